@@ -1,0 +1,1 @@
+int fovea_kernels_placeholder(void);
