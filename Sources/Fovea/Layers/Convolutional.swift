@@ -1,0 +1,153 @@
+import Foundation
+
+/// 2-D convolution (Keras `Conv2D`): `filters` kernels of `kernelSize` slid over the image,
+/// plus bias, then the activation. Kernel shape `(kh, kw, inChannels, filters)`, as in Keras.
+public final class Conv2D: Layer {
+    public let filters: Int
+    public let kernelSize: (Int, Int)
+    public let strides: (Int, Int)
+    public let padding: Padding
+    public let dataFormat: DataFormat
+    public let dilationRate: (Int, Int)
+    public let activation: Activation
+    public let useBias: Bool
+    public let kernelInitializer: Initializer, biasInitializer: Initializer
+    public let kernelRegularizer: Regularizer?, biasRegularizer: Regularizer?
+    public let kernelConstraint: Constraint?, biasConstraint: Constraint?
+    public private(set) var kernel: Variable?
+    public private(set) var bias: Variable?
+
+    public init(filters: Int, kernelSize: (Int, Int), strides: (Int, Int) = (1, 1), padding: Padding = .valid,
+                dataFormat: DataFormat = .channelsLast, dilationRate: (Int, Int) = (1, 1),
+                activation: Activation = .linear, useBias: Bool = true,
+                kernelInitializer: Initializer = .glorotUniform, biasInitializer: Initializer = .zeros,
+                kernelRegularizer: Regularizer? = nil, biasRegularizer: Regularizer? = nil,
+                kernelConstraint: Constraint? = nil, biasConstraint: Constraint? = nil,
+                name: String? = nil) {
+        self.filters = filters; self.kernelSize = kernelSize; self.strides = strides; self.padding = padding
+        self.dataFormat = dataFormat; self.dilationRate = dilationRate; self.activation = activation
+        self.useBias = useBias; self.kernelInitializer = kernelInitializer; self.biasInitializer = biasInitializer
+        self.kernelRegularizer = kernelRegularizer; self.biasRegularizer = biasRegularizer
+        self.kernelConstraint = kernelConstraint; self.biasConstraint = biasConstraint
+        super.init(name: name)
+    }
+
+    /// Square kernel and strides, as Keras accepts a single integer.
+    public convenience init(filters: Int, kernelSize: Int, strides: Int = 1, padding: Padding = .valid,
+                            dataFormat: DataFormat = .channelsLast, dilationRate: Int = 1,
+                            activation: Activation = .linear, useBias: Bool = true,
+                            kernelInitializer: Initializer = .glorotUniform, biasInitializer: Initializer = .zeros,
+                            kernelRegularizer: Regularizer? = nil, biasRegularizer: Regularizer? = nil,
+                            kernelConstraint: Constraint? = nil, biasConstraint: Constraint? = nil,
+                            name: String? = nil) {
+        self.init(filters: filters, kernelSize: (kernelSize, kernelSize), strides: (strides, strides), padding: padding,
+                  dataFormat: dataFormat, dilationRate: (dilationRate, dilationRate), activation: activation,
+                  useBias: useBias, kernelInitializer: kernelInitializer, biasInitializer: biasInitializer,
+                  kernelRegularizer: kernelRegularizer, biasRegularizer: biasRegularizer,
+                  kernelConstraint: kernelConstraint, biasConstraint: biasConstraint, name: name)
+    }
+
+    /// `(height, width, channels)` of an input in this layer's data format.
+    func spatial(_ shape: [Int?]) throws -> (h: Int, w: Int, c: Int) {
+        let layout = dataFormat == .channelsLast ? "(batch, height, width, channels)" : "(batch, channels, height, width)"
+        guard shape.count == 4 else { throw shapeError(shape, "a rank-4 input \(layout)") }
+        let dims = dataFormat == .channelsLast ? (shape[1], shape[2], shape[3]) : (shape[2], shape[3], shape[1])
+        guard let h = dims.0, let w = dims.1, let c = dims.2 else { throw shapeError(shape, "known spatial and channel sizes \(layout)") }
+        return (h, w, c)
+    }
+
+    func window(h: Int, w: Int, shape: [Int?]) throws -> Window2D {
+        guard filters > 0, kernelSize.0 > 0, kernelSize.1 > 0, strides.0 > 0, strides.1 > 0, dilationRate.0 > 0, dilationRate.1 > 0 else {
+            throw FoveaError("\(name) (Conv2D): filters, kernelSize, strides and dilationRate must be positive")
+        }
+        if (strides.0 > 1 || strides.1 > 1) && (dilationRate.0 > 1 || dilationRate.1 > 1) {
+            throw FoveaError("\(name) (Conv2D): strides > 1 cannot be combined with dilationRate > 1 (Keras forbids it); got strides \(strides), dilationRate \(dilationRate)")
+        }
+        guard let rows = WindowAxis(input: h, kernel: kernelSize.0, stride: strides.0, dilation: dilationRate.0, padding: padding),
+              let cols = WindowAxis(input: w, kernel: kernelSize.1, stride: strides.1, dilation: dilationRate.1, padding: padding) else {
+            throw shapeError(shape, "an input at least as large as the (dilated) \(kernelSize.0)×\(kernelSize.1) kernel with 'valid' padding")
+        }
+        return Window2D(rows: rows, columns: cols)
+    }
+
+    public override func outputShape(for inputShape: [Int?]) throws -> [Int?] {
+        let (h, w, _) = try spatial(inputShape)
+        let win = try window(h: h, w: w, shape: inputShape)
+        return dataFormat == .channelsLast ? [inputShape[0], win.rows.output, win.columns.output, filters]
+                                           : [inputShape[0], filters, win.rows.output, win.columns.output]
+    }
+
+    public override func build(inputShape: [Int?]) throws {
+        let (_, _, c) = try spatial(inputShape)
+        kernel = addWeight("kernel", shape: [kernelSize.0, kernelSize.1, c, filters], initializer: kernelInitializer,
+                           regularizer: kernelRegularizer, constraint: kernelConstraint)
+        if useBias {
+            bias = addWeight("bias", shape: [filters], initializer: biasInitializer,
+                             regularizer: biasRegularizer, constraint: biasConstraint)
+        }
+    }
+
+    public override func forward(_ input: Tensor, training: Bool) throws -> Tensor {
+        let (h, w, _) = try spatial(input.shape)
+        let win = try window(h: h, w: w, shape: input.shape)
+        let x = dataFormat == .channelsLast ? input : input.transposed([0, 2, 3, 1])
+        let fuseRelu = activation.name == "relu"
+        var y = Tensor.conv2D(x, kernel: kernel!.tracked, bias: bias?.tracked, window: win, relu: fuseRelu)
+        if !fuseRelu { y = activation(y) }
+        return dataFormat == .channelsLast ? y : y.transposed([0, 3, 1, 2])
+    }
+}
+
+/// 1-D convolution (Keras `Conv1D`) over `(batch, steps, channels)`; kernel `(k, inChannels, filters)`.
+public final class Conv1D: Layer {
+    public let filters: Int, kernelSize: Int, strides: Int, dilationRate: Int
+    public let padding: Padding
+    public let activation: Activation
+    public let useBias: Bool
+    public let kernelInitializer: Initializer, biasInitializer: Initializer
+    public let kernelRegularizer: Regularizer?, biasRegularizer: Regularizer?
+    public private(set) var kernel: Variable?
+    public private(set) var bias: Variable?
+
+    public init(filters: Int, kernelSize: Int, strides: Int = 1, padding: Padding = .valid, dilationRate: Int = 1,
+                activation: Activation = .linear, useBias: Bool = true,
+                kernelInitializer: Initializer = .glorotUniform, biasInitializer: Initializer = .zeros,
+                kernelRegularizer: Regularizer? = nil, biasRegularizer: Regularizer? = nil, name: String? = nil) {
+        self.filters = filters; self.kernelSize = kernelSize; self.strides = strides; self.padding = padding
+        self.dilationRate = dilationRate; self.activation = activation; self.useBias = useBias
+        self.kernelInitializer = kernelInitializer; self.biasInitializer = biasInitializer
+        self.kernelRegularizer = kernelRegularizer; self.biasRegularizer = biasRegularizer
+        super.init(name: name)
+    }
+
+    func window(_ shape: [Int?]) throws -> Window2D {
+        guard shape.count == 3, let steps = shape[1], shape[2] != nil else { throw shapeError(shape, "a rank-3 input (batch, steps, channels)") }
+        if strides > 1 && dilationRate > 1 {
+            throw FoveaError("\(name) (Conv1D): strides > 1 cannot be combined with dilationRate > 1")
+        }
+        guard let cols = WindowAxis(input: steps, kernel: kernelSize, stride: strides, dilation: dilationRate, padding: padding) else {
+            throw shapeError(shape, "at least as many steps as the (dilated) kernel of \(kernelSize) with 'valid' padding")
+        }
+        return Window2D(rows: WindowAxis(input: 1, kernel: 1, stride: 1, padding: .valid)!, columns: cols)
+    }
+
+    public override func outputShape(for inputShape: [Int?]) throws -> [Int?] {
+        [inputShape.first ?? nil, try window(inputShape).columns.output, filters]
+    }
+
+    public override func build(inputShape: [Int?]) throws {
+        kernel = addWeight("kernel", shape: [kernelSize, inputShape[2]!, filters], initializer: kernelInitializer,
+                           regularizer: kernelRegularizer)
+        if useBias { bias = addWeight("bias", shape: [filters], initializer: biasInitializer, regularizer: biasRegularizer) }
+    }
+
+    public override func forward(_ input: Tensor, training: Bool) throws -> Tensor {
+        let win = try window(input.shape)
+        let x = input.reshaped([input.shape[0], 1, input.shape[1], input.shape[2]])
+        let k = kernel!.tracked
+        let fuseRelu = activation.name == "relu"
+        let y = Tensor.conv2D(x, kernel: k.reshaped([1] + k.shape), bias: bias?.tracked, window: win, relu: fuseRelu)
+        let out = y.reshaped([y.shape[0], y.shape[2], y.shape[3]])
+        return fuseRelu ? out : activation(out)
+    }
+}

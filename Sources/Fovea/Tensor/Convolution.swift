@@ -1,0 +1,247 @@
+import Foundation
+
+/// Keras's padding modes: `valid` uses only real pixels; `same` pads so that the output has
+/// `ceil(input / stride)` positions, with the odd extra pixel of padding at the bottom/right.
+public enum Padding: String, Sendable, Codable, CaseIterable {
+    case valid, same
+}
+
+/// Where a sliding window of one spatial axis goes: output length and padding before.
+public struct WindowAxis: Equatable, Sendable {
+    public let input, kernel, stride, dilation: Int
+    public let output: Int
+    public let padBefore: Int
+
+    /// `nil` when the (dilated) kernel does not fit a `valid` input.
+    public init?(input: Int, kernel: Int, stride: Int, dilation: Int = 1, padding: Padding) {
+        self.input = input; self.kernel = kernel; self.stride = stride; self.dilation = dilation
+        let extent = (kernel - 1) * dilation + 1
+        switch padding {
+        case .valid:
+            guard input >= extent else { return nil }
+            output = (input - extent) / stride + 1
+            padBefore = 0
+        case .same:
+            output = (input + stride - 1) / stride
+            let total = Swift.max((output - 1) * stride + extent - input, 0)
+            padBefore = total / 2
+        }
+    }
+}
+
+/// The geometry of a 2-D sliding window over an NHWC tensor.
+public struct Window2D: Equatable, Sendable {
+    public let rows: WindowAxis, columns: WindowAxis
+}
+
+extension Tensor {
+    /// Splits a batch of `batch` samples over the pool: each chunk runs `body(samples)` on its own
+    /// contiguous samples. Chunks stay small enough that per-chunk scratch buffers fit in cache.
+    static func forEachBatchChunk(_ batch: Int, _ body: (Range<Int>) -> Void) {
+        ThreadPool.parallelFor(batch, body)
+    }
+
+    /// Fused 2-D convolution (cross-correlation, as Keras computes it) + bias + optional ReLU, NHWC.
+    /// `input` is `[batch, height, width, channels]`, `kernel` is `[kh, kw, channels, filters]`.
+    public static func conv2D(_ input: Tensor, kernel: Tensor, bias: Tensor?, window: Window2D, relu: Bool = false) -> Tensor {
+        precondition(input.rank == 4 && kernel.rank == 4 && kernel.shape[2] == input.shape[3],
+                     "conv2D needs NHWC input and [kh, kw, c, f] kernel; got \(input.shape), \(kernel.shape)")
+        let n = input.shape[0], h = input.shape[1], w = input.shape[2], c = input.shape[3]
+        let kh = kernel.shape[0], kw = kernel.shape[1], f = kernel.shape[3]
+        let oh = window.rows.output, ow = window.columns.output
+        let patch = kh * kw * c, positions = oh * ow
+        var out = Tensor(uninitializedShape: [n, oh, ow, f])
+        let x = input.detached, wt = kernel.detached, b = bias?.detached
+        // A 1×1, stride-1 convolution is a plain GEMM on the input itself.
+        let direct = kh == 1 && kw == 1 && window.rows.stride == 1 && window.columns.stride == 1
+            && window.rows.padBefore == 0 && window.columns.padBefore == 0
+
+        func im2col(_ samples: Range<Int>, _ cols: UnsafeMutablePointer<Float>) {
+            Kernels.im2col(input: x.storage.pointer + samples.lowerBound * h * w * c, batch: samples.count,
+                           height: h, width: w, channels: c, kernelH: kh, kernelW: kw,
+                           strideH: window.rows.stride, strideW: window.columns.stride,
+                           dilationH: window.rows.dilation, dilationW: window.columns.dilation,
+                           padTop: window.rows.padBefore, padLeft: window.columns.padBefore,
+                           outH: oh, outW: ow, output: cols, threads: 1)
+        }
+        let split = n >= ThreadPool.threadCount
+        forEachBatchChunk(split ? n : 1) { chunk in
+            let samples = split ? chunk : 0..<n
+            let rows = samples.count * positions
+            let scratch = direct ? nil : UnsafeMutablePointer<Float>.allocate(capacity: rows * patch)
+            defer { scratch?.deallocate() }
+            if let scratch { im2col(samples, scratch) }
+            Kernels.sgemm(m: rows, n: f, k: patch,
+                          a: scratch.map { UnsafePointer($0) } ?? UnsafePointer(x.storage.pointer + samples.lowerBound * h * w * c), lda: patch,
+                          b: wt.storage.pointer, ldb: f,
+                          c: out.storage.pointer + samples.lowerBound * positions * f, ldc: f,
+                          bias: b.map { UnsafePointer($0.storage.pointer) }, relu: relu, threads: split ? 1 : nil)
+        }
+        let y = out.detached
+        let needInput = input.node != nil, needKernel = kernel.node != nil
+        var inputs = [input, kernel]
+        if let bias { inputs.append(bias) }
+        return recordOp(out, inputs: inputs) { g in
+            var dz = g
+            if relu { dz = zipBroadcast(g, y, { gv, yv in yv > 0 ? gv : 0 }) }
+            let dzp = dz.storage.pointer
+            var dInput: Tensor? = needInput ? Tensor.zeros(x.shape) : nil
+            let chunks = split ? Swift.min(ThreadPool.threadCount, n) : 1
+            // One weight-gradient accumulator per chunk, summed at the end (no write races).
+            let partial = needKernel ? UnsafeMutablePointer<Float>.allocate(capacity: chunks * patch * f) : nil
+            defer { partial?.deallocate() }
+            ThreadPool.parallelFor(chunks, threads: chunks) { chunkRange in
+                for chunkIndex in chunkRange {
+                    let samples = (n * chunkIndex / chunks)..<(n * (chunkIndex + 1) / chunks)
+                    let rows = samples.count * positions
+                    let dzChunk = dzp + samples.lowerBound * positions * f
+                    let inner = split ? 1 : nil as Int?
+                    if let partial {
+                        let dw = partial + chunkIndex * patch * f
+                        if rows == 0 { dw.initialize(repeating: 0, count: patch * f); continue }
+                        if direct {
+                            Kernels.sgemm(transA: true, m: patch, n: f, k: rows, a: x.storage.pointer + samples.lowerBound * h * w * c, lda: patch,
+                                          b: dzChunk, ldb: f, c: dw, ldc: f, threads: inner)
+                        } else {
+                            let cols = UnsafeMutablePointer<Float>.allocate(capacity: rows * patch)
+                            im2col(samples, cols)
+                            Kernels.sgemm(transA: true, m: patch, n: f, k: rows, a: cols, lda: patch, b: dzChunk, ldb: f,
+                                          c: dw, ldc: f, threads: inner)
+                            cols.deallocate()
+                        }
+                    }
+                    if let dIn = dInput, rows > 0 {
+                        let dst = dIn.storage.pointer + samples.lowerBound * h * w * c
+                        if direct {
+                            Kernels.sgemm(transB: true, m: rows, n: c, k: f, a: dzChunk, lda: f, b: wt.storage.pointer, ldb: f,
+                                          c: dst, ldc: c, threads: inner)
+                        } else {
+                            let dcols = UnsafeMutablePointer<Float>.allocate(capacity: rows * patch)
+                            Kernels.sgemm(transB: true, m: rows, n: patch, k: f, a: dzChunk, lda: f, b: wt.storage.pointer, ldb: f,
+                                          c: dcols, ldc: patch, threads: inner)
+                            Kernels.col2im(columns: dcols, batch: samples.count, height: h, width: w, channels: c,
+                                           kernelH: kh, kernelW: kw, strideH: window.rows.stride, strideW: window.columns.stride,
+                                           dilationH: window.rows.dilation, dilationW: window.columns.dilation,
+                                           padTop: window.rows.padBefore, padLeft: window.columns.padBefore,
+                                           outH: oh, outW: ow, gradInput: dst, threads: 1)
+                            dcols.deallocate()
+                        }
+                    }
+                }
+            }
+            var dKernel: Tensor? = nil
+            if let partial {
+                var dk = Tensor(uninitializedShape: wt.shape)
+                let p = dk.storage.pointer
+                p.update(from: partial, count: patch * f)
+                for chunk in 1..<chunks { let src = partial + chunk * patch * f; for i in 0..<(patch * f) { p[i] += src[i] } }
+                dKernel = dk
+            }
+            var grads: [Tensor?] = [dInput, dKernel]
+            if b != nil { grads.append(dz.sumValues(alongAxes: [0, 1, 2]).reshapedUnchecked([f])) }
+            return grads
+        }
+    }
+
+    /// Fused dense layer: `x · kernel + bias`, then optional ReLU. `x` is `[m, k]`, `kernel` `[k, n]`.
+    public static func dense(_ x: Tensor, kernel: Tensor, bias: Tensor?, relu: Bool = false) -> Tensor {
+        precondition(x.rank == 2 && kernel.rank == 2 && x.shape[1] == kernel.shape[0],
+                     "dense needs [m, k] · [k, n]; got \(x.shape) · \(kernel.shape)")
+        let m = x.shape[0], k = x.shape[1], n = kernel.shape[1]
+        var out = Tensor(uninitializedShape: [m, n])
+        Kernels.sgemm(m: m, n: n, k: k, a: x.storage.pointer, lda: k, b: kernel.storage.pointer, ldb: n,
+                      c: out.storage.pointer, ldc: n, bias: bias.map { UnsafePointer($0.storage.pointer) }, relu: relu)
+        let y = out.detached, xd = x.detached, wd = kernel.detached
+        var inputs = [x, kernel]
+        if let bias { inputs.append(bias) }
+        let needX = x.node != nil, hasBias = bias != nil
+        return recordOp(out, inputs: inputs) { g in
+            let dz = relu ? zipBroadcast(g, y, { gv, yv in yv > 0 ? gv : 0 }) : g
+            var grads: [Tensor?] = [needX ? gemm(dz, wd, transA: false, transB: true) : nil,
+                                    gemm(xd, dz, transA: true, transB: false)]
+            if hasBias { grads.append(dz.sumValues(alongAxes: [0]).reshapedUnchecked([n])) }
+            return grads
+        }
+    }
+
+    /// Fused 2-D max pooling over NHWC; remembers each window's winner for the backward pass.
+    public static func maxPool2D(_ input: Tensor, window: Window2D) -> Tensor {
+        precondition(input.rank == 4, "maxPool2D needs NHWC input; got \(input.shape)")
+        let n = input.shape[0], c = input.shape[3]
+        let oh = window.rows.output, ow = window.columns.output
+        var out = Tensor(uninitializedShape: [n, oh, ow, c])
+        let recording = input.node != nil
+        let argmax = recording ? UnsafeMutablePointer<Int32>.allocate(capacity: out.count) : nil
+        let holder = argmax.map(IndexBuffer.init)
+        Kernels.maxPool2D(input: input.storage.pointer, batch: n, height: input.shape[1], width: input.shape[2], channels: c,
+                          poolH: window.rows.kernel, poolW: window.columns.kernel,
+                          strideH: window.rows.stride, strideW: window.columns.stride,
+                          padTop: window.rows.padBefore, padLeft: window.columns.padBefore,
+                          outH: oh, outW: ow, output: out.storage.pointer, argmax: argmax)
+        let inShape = input.shape, count = out.count
+        return recordOp(out, inputs: [input]) { g in
+            var dx = Tensor.zeros(inShape)
+            Kernels.maxPool2DBackward(gradOutput: g.storage.pointer, argmax: holder!.pointer, count: count,
+                                      batch: n, gradInput: dx.storage.pointer)
+            return [dx]
+        }
+    }
+
+    /// Fused 2-D average pooling over NHWC; each window divides by its number of real cells.
+    public static func averagePool2D(_ input: Tensor, window: Window2D) -> Tensor {
+        precondition(input.rank == 4, "averagePool2D needs NHWC input; got \(input.shape)")
+        let n = input.shape[0], h = input.shape[1], w = input.shape[2], c = input.shape[3]
+        let oh = window.rows.output, ow = window.columns.output
+        var out = Tensor(uninitializedShape: [n, oh, ow, c])
+        Kernels.avgPool2D(input: input.storage.pointer, batch: n, height: h, width: w, channels: c,
+                          poolH: window.rows.kernel, poolW: window.columns.kernel,
+                          strideH: window.rows.stride, strideW: window.columns.stride,
+                          padTop: window.rows.padBefore, padLeft: window.columns.padBefore,
+                          outH: oh, outW: ow, output: out.storage.pointer)
+        let inShape = input.shape
+        return recordOp(out, inputs: [input]) { g in
+            var dx = Tensor.zeros(inShape)
+            Kernels.avgPool2DBackward(gradOutput: g.storage.pointer, batch: n, height: h, width: w, channels: c,
+                                      poolH: window.rows.kernel, poolW: window.columns.kernel,
+                                      strideH: window.rows.stride, strideW: window.columns.stride,
+                                      padTop: window.rows.padBefore, padLeft: window.columns.padBefore,
+                                      outH: oh, outW: ow, gradInput: dx.storage.pointer)
+            return [dx]
+        }
+    }
+
+    /// Mean cross-entropy between `softmax(logits)` and integer class labels, in one fused op.
+    /// Each row's probability of its true class is clipped to [1e-7, 1 − 1e-7] in the loss value,
+    /// as Keras clips probabilities. `weights` optionally scales each row's term.
+    public static func softmaxCrossEntropy(logits: Tensor, labels: [Int]) -> Tensor {
+        precondition(logits.rank == 2 && logits.shape[0] == labels.count,
+                     "softmaxCrossEntropy needs [batch, classes] logits and one label per row; got \(logits.shape), \(labels.count) labels")
+        let rows = logits.shape[0], classes = logits.shape[1]
+        let probs = logits.softmaxValues(log: false)
+        var total: Double = 0
+        for r in 0..<rows {
+            precondition(labels[r] >= 0 && labels[r] < classes, "label \(labels[r]) out of range 0..<\(classes)")
+            let p = Swift.min(Swift.max(probs.storage.pointer[r * classes + labels[r]], 1e-7), 1 - 1e-7)
+            total -= Foundation.log(Double(p))
+        }
+        let loss = Tensor(Float(total / Double(Swift.max(rows, 1))))
+        return recordOp(loss, inputs: [logits]) { g in
+            var dx = probs
+            dx.makeUnique()
+            let scale = g.scalar / Float(Swift.max(rows, 1))
+            let p = dx.storage.pointer
+            for r in 0..<rows {
+                p[r * classes + labels[r]] -= 1
+                for j in 0..<classes { p[r * classes + j] *= scale }
+            }
+            return [dx]
+        }
+    }
+}
+
+/// Owns an index buffer captured by a pullback and frees it with the graph.
+final class IndexBuffer {
+    let pointer: UnsafeMutablePointer<Int32>
+    init(_ pointer: UnsafeMutablePointer<Int32>) { self.pointer = pointer }
+    deinit { pointer.deallocate() }
+}
