@@ -61,14 +61,19 @@ public final class Dense: Layer {
     }
 
     public override func forward(_ input: Tensor, training: Bool) throws -> Tensor {
+        try forward(input, applyingActivation: true)
+    }
+
+    /// The layer's output before its activation (training fuses softmax into the loss).
+    public func forward(_ input: Tensor, applyingActivation: Bool) throws -> Tensor {
         let features = kernel!.value.shape[0]
         guard input.rank >= 2, input.shape.last == features else {
             throw FoveaError("\(name) (Dense): input shape \(formatShape(input.shape)) has \(input.shape.last.map(String.init) ?? "no") features on its last axis, but the layer was built for \(features): expected \(formatShape([nil, features]))")
         }
         let x = input.rank == 2 ? input : input.reshaped([-1, features])
-        let fuseRelu = activation.name == "relu"
+        let fuseRelu = applyingActivation && activation.name == "relu"
         var y = Tensor.dense(x, kernel: kernel!.tracked, bias: bias?.tracked, relu: fuseRelu)
-        if !fuseRelu { y = activation(y) }
+        if applyingActivation && !fuseRelu { y = activation(y) }
         return input.rank == 2 ? y : y.reshaped(Array(input.shape.dropLast()) + [units])
     }
 }

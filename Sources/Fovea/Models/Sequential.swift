@@ -11,6 +11,10 @@ open class Sequential {
     public private(set) var layers: [Layer] = []
     /// The input shape (batch axis `nil`) once known.
     public private(set) var inputShape: [Int?]?
+    /// What `compile` set up (optimizer, loss, metrics); owned by the training layer.
+    public var compiledState: AnyObject?
+    /// Set by a callback to end `fit` after the current epoch (Keras `stop_training`).
+    public var stopTraining = false
 
     /// Creates a model; with an ``Input`` first (or once called on data) its layers are built.
     public init(_ layers: [Layer] = [], name: String = "sequential", seed: UInt64? = nil) throws {
@@ -99,6 +103,23 @@ open class Sequential {
             throw FoveaError("model \(self.name) has no layer named '\(name)'; it has \(layers.map(\.name).joined(separator: ", "))")
         }
         return layer
+    }
+
+    /// A copy of every variable's value, in ``variables`` order (Keras `get_weights`).
+    public func weightValues() -> [Tensor] { variables.map(\.value) }
+
+    /// Restores values taken by ``weightValues()`` (Keras `set_weights`).
+    public func setWeightValues(_ values: [Tensor]) throws {
+        let vars = variables
+        guard values.count == vars.count else {
+            throw FoveaError("model \(name) has \(vars.count) variables; got \(values.count) values")
+        }
+        for (v, t) in zip(vars, values) {
+            guard v.value.shape == t.shape else {
+                throw FoveaError("\(v.name): expected shape \(formatShape(v.value.shape)), got \(formatShape(t.shape))")
+            }
+        }
+        for (v, t) in zip(vars, values) { v.value = t.detached }
     }
 
     /// The regularisation penalties of every layer.

@@ -211,28 +211,36 @@ extension Tensor {
     }
 
     /// Mean cross-entropy between `softmax(logits)` and integer class labels, in one fused op.
-    /// Each row's probability of its true class is clipped to [1e-7, 1 − 1e-7] in the loss value,
-    /// as Keras clips probabilities. `weights` optionally scales each row's term.
     public static func softmaxCrossEntropy(logits: Tensor, labels: [Int]) -> Tensor {
         precondition(logits.rank == 2 && logits.shape[0] == labels.count,
                      "softmaxCrossEntropy needs [batch, classes] logits and one label per row; got \(logits.shape), \(labels.count) labels")
+        return softmaxCrossEntropy(logits: logits, targets: toCategorical(labels, classes: logits.shape[1]))
+    }
+
+    /// Mean cross-entropy between `softmax(logits)` and target distributions (one-hot or soft rows),
+    /// in one fused op. Each probability is clipped to [1e-7, 1 − 1e-7] inside the logarithm, as
+    /// Keras clips probabilities; the gradient is the exact `softmax·Σt − t` of the unclipped loss.
+    public static func softmaxCrossEntropy(logits: Tensor, targets: Tensor) -> Tensor {
+        precondition(logits.rank == 2 && targets.shape == logits.shape,
+                     "softmaxCrossEntropy needs [batch, classes] logits and targets of the same shape; got \(logits.shape), \(targets.shape)")
         let rows = logits.shape[0], classes = logits.shape[1]
         let probs = logits.softmaxValues(log: false)
+        let p = probs.storage.pointer, t = targets.storage.pointer
         var total: Double = 0
-        for r in 0..<rows {
-            precondition(labels[r] >= 0 && labels[r] < classes, "label \(labels[r]) out of range 0..<\(classes)")
-            let p = Swift.min(Swift.max(probs.storage.pointer[r * classes + labels[r]], 1e-7), 1 - 1e-7)
-            total -= Foundation.log(Double(p))
+        for i in 0..<(rows * classes) where t[i] != 0 {
+            total -= Double(t[i]) * Foundation.log(Double(Swift.min(Swift.max(p[i], 1e-7), 1 - 1e-7)))
         }
         let loss = Tensor(Float(total / Double(Swift.max(rows, 1))))
+        let targetValues = targets.detached
         return recordOp(loss, inputs: [logits]) { g in
             var dx = probs
             dx.makeUnique()
             let scale = g.scalar / Float(Swift.max(rows, 1))
-            let p = dx.storage.pointer
+            let d = dx.storage.pointer, t = targetValues.storage.pointer
             for r in 0..<rows {
-                p[r * classes + labels[r]] -= 1
-                for j in 0..<classes { p[r * classes + j] *= scale }
+                var mass: Float = 0
+                for j in 0..<classes { mass += t[r * classes + j] }
+                for j in 0..<classes { d[r * classes + j] = (d[r * classes + j] * mass - t[r * classes + j]) * scale }
             }
             return [dx]
         }

@@ -1,0 +1,208 @@
+import Foundation
+
+/// What `compile` configured.
+final class CompiledState {
+    let optimizer: Optimizer
+    let loss: Loss
+    let metrics: [Metric]
+    init(optimizer: Optimizer, loss: Loss, metrics: [Metric]) {
+        self.optimizer = optimizer; self.loss = loss; self.metrics = metrics
+    }
+}
+
+extension Sequential {
+    /// Configures training (Keras `compile`).
+    public func compile(optimizer: Optimizer, loss: Loss, metrics: [Metric] = []) {
+        compiledState = CompiledState(optimizer: optimizer, loss: loss, metrics: metrics)
+    }
+
+    var compiled: CompiledState {
+        get throws {
+            guard let state = compiledState as? CompiledState else {
+                throw FoveaError("model \(name) is not compiled; call compile(optimizer:loss:metrics:) before fit or evaluate")
+            }
+            return state
+        }
+    }
+
+    /// The optimizer set by `compile`, if any.
+    public var optimizer: Optimizer? { (compiledState as? CompiledState)?.optimizer }
+
+    /// The model's output on `x` and the mean loss against `y`, on the gradient graph when
+    /// recording. Softmax followed by cross-entropy runs as one fused op on the logits.
+    func forwardLoss(_ x: Tensor, _ y: Tensor, loss: Loss, training: Bool) throws -> (loss: Tensor, prediction: Tensor) {
+        var h = x
+        let fusable: Bool
+        switch loss {
+        case .categoricalCrossentropy(false), .sparseCategoricalCrossentropy(false):
+            fusable = (layers.last as? Dense)?.activation.name == "softmax"
+        default: fusable = false
+        }
+        for layer in layers.dropLast(fusable ? 1 : 0) { h = try layer(h, training: training) }
+        guard fusable, let last = layers.last as? Dense else { return (loss(target: y, prediction: h), h) }
+        let logits = try last.forward(h, applyingActivation: false)
+        guard logits.rank == 2 else { return (loss(target: y, prediction: logits.softmax()), logits) }
+        let targets = loss.takesClassIndices ? oneHot(y, classes: logits.shape[1]) : y
+        try checkTargets(targets, logits.shape)
+        return (Tensor.softmaxCrossEntropy(logits: logits, targets: targets), logits)
+    }
+
+    func checkTargets(_ y: Tensor, _ predictionShape: [Int]) throws {
+        guard y.shape == predictionShape else {
+            throw FoveaError("targets of shape \(formatShape(y.shape)) do not match the model's output \(formatShape(predictionShape)); for class indices use sparseCategoricalCrossentropy, for one-hot rows categoricalCrossentropy")
+        }
+    }
+
+    func checkData(_ x: Tensor, _ y: Tensor, _ loss: Loss, what: String) throws {
+        guard x.rank >= 1, y.rank >= 1, x.shape[0] == y.shape[0] else {
+            throw FoveaError("\(what): x has \(x.shape.first ?? 0) samples but y has \(y.shape.first ?? 0); they must match")
+        }
+        guard x.shape[0] > 0 else { throw FoveaError("\(what): no samples") }
+        if let input = inputShape {
+            let expected = Array(input.dropFirst())
+            let given = Array(x.shape.dropFirst()).map { Optional($0) }
+            if expected != given {
+                throw FoveaError("\(what): x has samples of shape \(formatShape(given)) but model \(name) takes \(formatShape(expected))")
+            }
+        }
+        if loss.takesClassIndices, let classes = outputShape?.last ?? nil {
+            if let bad = y.scalars.first(where: { $0 < 0 || $0 >= Float(classes) || $0 != $0.rounded() }) {
+                throw FoveaError("\(what): label \(bad) is not a class index in 0..<\(classes)")
+            }
+        }
+    }
+
+    /// Mean loss (with regularisation) and correct counts of one batch, without gradients.
+    func testBatch(_ x: Tensor, _ y: Tensor, _ state: CompiledState) throws -> (loss: Float, scores: [(Int, Int)]) {
+        try GradientRecording.withoutGradients {
+            let (loss, prediction) = try forwardLoss(x, y, loss: state.loss, training: false)
+            let penalty = regularizationLosses().reduce(Float(0)) { $0 + $1.scalar }
+            return (loss.scalar + penalty, state.metrics.map { $0.score(target: y, prediction: prediction, loss: state.loss) })
+        }
+    }
+
+    /// Trains for `epochs` epochs (Keras `fit`). `validationSplit` holds out the *last* fraction of
+    /// the samples before any shuffling; `validationData` overrides it. `verbose`: 0 silent,
+    /// 1 progress bar, 2 one line per epoch. Shuffling is seeded from the model's seed.
+    @discardableResult
+    public func fit(x: Tensor, y: Tensor, batchSize: Int = 32, epochs: Int = 1, verbose: Int = 1,
+                    validationSplit: Float = 0, validationData: (x: Tensor, y: Tensor)? = nil,
+                    shuffle: Bool = true, callbacks: [Callback] = [], initialEpoch: Int = 0,
+                    output: ProgressOutput = .standardOutput) throws -> History {
+        let state = try compiled
+        try checkData(x, y, state.loss, what: "fit")
+        guard batchSize > 0, epochs >= 0 else { throw FoveaError("fit: batchSize must be positive and epochs not negative") }
+        var (trainX, trainY) = (x, y)
+        var validation = validationData
+        if let v = validation { try checkData(v.x, v.y, state.loss, what: "validation data") }
+        if validation == nil && validationSplit > 0 {
+            guard validationSplit < 1 else { throw FoveaError("fit: validationSplit must be in [0, 1), got \(validationSplit)") }
+            let n = x.shape[0]
+            let splitAt = Int((Double(n) * (1 - Double(validationSplit))).rounded(.down))
+            guard splitAt > 0 && splitAt < n else {
+                throw FoveaError("fit: \(n) samples are not enough to split with validationSplit \(validationSplit)")
+            }
+            (trainX, trainY) = (x.slice(batch: 0..<splitAt), y.slice(batch: 0..<splitAt))
+            validation = (x.slice(batch: splitAt..<n), y.slice(batch: splitAt..<n))
+        }
+        if inputShape == nil { try build(inputShape: Array(x.shape.dropFirst())) }
+
+        let history = History()
+        let all = [history] + callbacks
+        for c in all { c.model = self }
+        stopTraining = false
+        for c in all { c.onTrainBegin(logs: [:]) }
+        let n = trainX.shape[0]
+        let steps = (n + batchSize - 1) / batchSize
+        var lastLogs: Logs = [:]
+        for epoch in initialEpoch..<epochs {
+            for c in all { c.onEpochBegin(epoch, logs: [:]) }
+            if verbose > 0 { output.write("Epoch \(epoch + 1)/\(epochs)\n") }
+            var progress = Progbar(target: steps, verbose: verbose, output: output)
+            var order = Array(0..<n)
+            if shuffle {
+                var g = SeededGenerator(seed: SeededGenerator.derive(seed, 0x5F + UInt64(epoch)))
+                order.shuffle(using: &g)
+            }
+            var lossSum: Double = 0, seen = 0
+            var scores = [(correct: Int, total: Int)](repeating: (0, 0), count: state.metrics.count)
+            var logs: Logs = [:]
+            for step in 0..<steps {
+                for c in all { c.onBatchBegin(step, logs: logs) }
+                let rows = Array(order[(step * batchSize)..<Swift.min(n, (step + 1) * batchSize)])
+                let xb = trainX.gathering(batchIndices: rows), yb = trainY.gathering(batchIndices: rows)
+                let (loss, prediction) = try forwardLoss(xb, yb, loss: state.loss, training: true)
+                let total = regularizationLosses().reduce(loss, +)
+                let variables = trainableVariables
+                let grads = gradients(of: total, wrt: variables)
+                state.optimizer.apply(gradients: grads, to: variables)
+                for layer in layers { layer.applyConstraints() }
+                lossSum += Double(total.scalar) * Double(rows.count)
+                seen += rows.count
+                for (i, metric) in state.metrics.enumerated() {
+                    let s = metric.score(target: yb, prediction: prediction.detached, loss: state.loss)
+                    scores[i].correct += s.correct; scores[i].total += s.total
+                }
+                logs = epochLogs(lossSum, seen, scores, state)
+                for c in all { c.onBatchEnd(step, logs: logs) }
+                if step + 1 < steps { progress.update(step + 1, logs: logs) }
+            }
+            if let v = validation {
+                for (k, value) in try evaluateLogs(x: v.x, y: v.y, batchSize: batchSize, state: state) { logs["val_" + k] = value }
+            }
+            progress.update(steps, logs: logs, finished: true)
+            for c in all { c.onEpochEnd(epoch, logs: logs) }
+            lastLogs = logs
+            if stopTraining { break }
+        }
+        for c in all { c.onTrainEnd(logs: lastLogs) }
+        return history
+    }
+
+    func epochLogs(_ lossSum: Double, _ seen: Int, _ scores: [(correct: Int, total: Int)], _ state: CompiledState) -> Logs {
+        var logs: Logs = ["loss": Float(lossSum / Double(Swift.max(seen, 1)))]
+        for (i, metric) in state.metrics.enumerated() {
+            logs[metric.name] = Float(scores[i].correct) / Float(Swift.max(scores[i].total, 1))
+        }
+        return logs
+    }
+
+    func evaluateLogs(x: Tensor, y: Tensor, batchSize: Int, state: CompiledState) throws -> Logs {
+        let n = x.shape[0]
+        var lossSum: Double = 0
+        var scores = [(correct: Int, total: Int)](repeating: (0, 0), count: state.metrics.count)
+        var start = 0
+        while start < n {
+            let end = Swift.min(n, start + batchSize)
+            let (loss, batchScores) = try testBatch(x.slice(batch: start..<end), y.slice(batch: start..<end), state)
+            lossSum += Double(loss) * Double(end - start)
+            for i in batchScores.indices { scores[i].correct += batchScores[i].0; scores[i].total += batchScores[i].1 }
+            start = end
+        }
+        return epochLogs(lossSum, n, scores, state)
+    }
+
+    /// Loss and metrics on `x`, `y` (Keras `evaluate`), batched, dropout off.
+    public func evaluate(x: Tensor, y: Tensor, batchSize: Int = 32) throws -> Logs {
+        let state = try compiled
+        try checkData(x, y, state.loss, what: "evaluate")
+        guard batchSize > 0 else { throw FoveaError("evaluate: batchSize must be positive") }
+        return try evaluateLogs(x: x, y: y, batchSize: batchSize, state: state)
+    }
+
+    /// The model's outputs for `x` (Keras `predict`), batched, dropout off, no gradients kept.
+    public func predict(_ x: Tensor, batchSize: Int = 32) throws -> Tensor {
+        guard x.rank >= 1, x.shape[0] > 0 else { throw FoveaError("predict: x has no samples") }
+        guard batchSize > 0 else { throw FoveaError("predict: batchSize must be positive") }
+        return try GradientRecording.withoutGradients {
+            var parts: [Tensor] = []
+            var start = 0
+            while start < x.shape[0] {
+                let end = Swift.min(x.shape[0], start + batchSize)
+                parts.append(try self(x.slice(batch: start..<end), training: false))
+                start = end
+            }
+            return parts.count == 1 ? parts[0] : Tensor.concatenate(parts, alongAxis: 0)
+        }
+    }
+}
