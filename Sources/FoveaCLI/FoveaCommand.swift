@@ -1,21 +1,48 @@
 import ArgumentParser
 import Fovea
+import Foundation
 
 @main
 struct FoveaCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "fovea",
         abstract: "Convolutional neural networks in Swift: train, inspect and run image models.",
-        subcommands: [SummaryCommand.self])
+        subcommands: [TrainCommand.self, EvaluateCommand.self, PredictCommand.self, SummaryCommand.self],
+        defaultSubcommand: nil)
+}
+
+/// Options shared by the commands that read MNIST.
+struct DataOptions: ParsableArguments {
+    @Option(help: "Folder holding the four MNIST IDX .gz files (default: the copy bundled with Fovea).")
+    var dataDir: String?
+
+    func load() throws -> MNIST {
+        try MNIST.load(directory: dataDir.map { URL(fileURLWithPath: $0, isDirectory: true) })
+    }
 }
 
 struct SummaryCommand: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "summary", abstract: "Print a model's Keras-style summary.")
 
-    @Option(help: "A built-in architecture: \(Architecture.allCases.map(\.rawValue).joined(separator: ", ")).")
+    @Option(help: "A built-in architecture (\(Architecture.allCases.map(\.rawValue).joined(separator: ", "))) or a saved model file.")
     var model = Architecture.seedCNN.rawValue
 
     func run() throws {
-        print(try Architecture(named: model).make().summary())
+        print(try loadOrMake(model).summary())
     }
+}
+
+/// A built-in architecture by name, or a model file by path.
+func loadOrMake(_ nameOrPath: String) throws -> Sequential {
+    if let architecture = Architecture(rawValue: nameOrPath) { return try architecture.make() }
+    guard FileManager.default.fileExists(atPath: nameOrPath) else {
+        throw FoveaError("'\(nameOrPath)' is neither a built-in model (\(Architecture.allCases.map(\.rawValue).joined(separator: ", "))) nor an existing model file")
+    }
+    return try Sequential.load(from: URL(fileURLWithPath: nameOrPath))
+}
+
+/// Labels in the form a loss wants: class indices for sparse cross-entropy, one-hot otherwise.
+func targets(_ labels: Tensor, for loss: Loss, classes: Int) -> Tensor {
+    if case .sparseCategoricalCrossentropy = loss { return labels }
+    return oneHot(labels, classes: classes)
 }

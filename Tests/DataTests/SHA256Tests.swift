@@ -39,13 +39,14 @@ final class SHA256Tests: XCTestCase {
         XCTAssertEqual(checked, lengths.count)
     }
 
-    func testTenMegabytesWellUnderASecond() {
+    /// A multi-megabyte input hashes the same as `sha256sum` (speed is measured by benchmarks, not here).
+    func testTenMegabytesMatchesSha256sum() throws {
         let bytes = pseudoRandomBytes(10 << 20, seed: 5)
-        let start = Date()
-        let digest = SHA256.hexDigest(bytes)
-        let seconds = Date().timeIntervalSince(start)
-        print("SHA-256 of 10 MiB: \(String(format: "%.3f", seconds)) s (\(String(format: "%.0f", 10 / seconds)) MiB/s)")
-        XCTAssertEqual(digest.count, 64)
-        XCTAssertLessThan(seconds, 0.5)
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("fovea-sha-\(getpid())")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        try Data(bytes).write(to: dir.appendingPathComponent("big"))
+        let expected = String(decoding: try runCommand("/usr/bin/sha256sum", ["big"], in: dir), as: UTF8.self).prefix(64)
+        XCTAssertEqual(SHA256.hexDigest(bytes), String(expected))
     }
 }

@@ -45,6 +45,9 @@ open class Layer {
     /// The class name shown in summaries.
     open var typeName: String { String(describing: type(of: self)) }
 
+    /// Extra configuration entries a custom layer saves with the model.
+    open var customConfiguration: [String: Any] { [:] }
+
     /// Creates the layer's weights for an input of `inputShape` (batch axis included, `nil`).
     open func build(inputShape: [Int?]) throws {}
     /// The output shape for an input shape (batch axis included, `nil`); throws when the input does not fit.

@@ -11,7 +11,8 @@ public struct ProgressOutput: @unchecked Sendable {
     /// Standard output; a terminal when stdout is a TTY.
     public static var standardOutput: ProgressOutput {
         ProgressOutput(isTerminal: isatty(STDOUT_FILENO) == 1) { s in
-            FileHandle.standardOutput.write(s.data(using: .utf8)!)
+            fputs(s, stdout)
+            fflush(stdout)
         }
     }
 }

@@ -1,0 +1,92 @@
+import ArgumentParser
+import Fovea
+import Foundation
+
+struct TrainCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "train",
+        abstract: "Train a CNN on MNIST (default: the seed CNN, 5 epochs, RMSprop, batch 64) and save it.")
+
+    @Option(help: "Built-in architecture: \(Architecture.allCases.map(\.rawValue).joined(separator: ", ")).")
+    var model = Architecture.seedCNN.rawValue
+    @Option(help: "Number of passes over the training set.") var epochs = 5
+    @Option(help: "Samples per gradient step.") var batchSize = 64
+    @Option(help: "sgd, rmsprop or adam (Keras defaults).") var optimizer = "rmsprop"
+    @Option(help: "Learning rate (default: the optimizer's Keras default).") var learningRate: Float?
+    @Option(help: "sparse_categorical_crossentropy, categorical_crossentropy or mse.") var loss = "sparse_categorical_crossentropy"
+    @Option(help: "Fraction of the training set held out (the last samples) for validation.") var validationSplit: Float = 0
+    @Option(help: "Seed for weights and shuffling.") var seed: UInt64 = 0
+    @Option(help: "Train on the first N training images only.") var limit: Int?
+    @Option(help: "Worker threads (default: all cores).") var threads: Int?
+    @Option(help: "0 silent, 1 progress bar, 2 one line per epoch.") var verbose = 1
+    @Option(help: "Where to save the trained model (default: <model>.safetensors).") var output: String?
+    @OptionGroup var data: DataOptions
+
+    func run() throws {
+        if let threads { ThreadPool.threadCount = threads }
+        let mnist = try data.load()
+        let architecture = try Architecture(named: model)
+        let net = try architecture.make(seed: seed)
+        let lossFunction = try Loss(named: loss)
+        net.compile(optimizer: try Optimizer.named(optimizer, learningRate: learningRate), loss: lossFunction, metrics: [.accuracy])
+        let (x, labels) = mnist.tensors(.train, limit: limit)
+        let (testX, testLabels) = mnist.tensors(.test)
+        print("Training \(architecture.rawValue) (\(groupedThousands(net.parameterCount)) parameters) on \(x.shape[0]) MNIST images: \(epochs) epochs, \(optimizer), batch \(batchSize), \(ThreadPool.threadCount) threads")
+        let start = Date()
+        try net.fit(x: x, y: targets(labels, for: lossFunction, classes: 10), batchSize: batchSize, epochs: epochs,
+                    verbose: verbose, validationSplit: validationSplit)
+        let fitSeconds = Date().timeIntervalSince(start)
+        let result = try net.evaluate(x: testX, y: targets(testLabels, for: lossFunction, classes: 10), batchSize: 256)
+        print(String(format: "Test loss: %.4f - test accuracy: %.4f (fit took %.1f s)", result["loss"]!, result["accuracy"]!, fitSeconds))
+        let path = output ?? "\(architecture.rawValue).safetensors"
+        try net.save(to: URL(fileURLWithPath: path))
+        print("Saved the trained model to \(path)")
+    }
+}
+
+struct EvaluateCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "evaluate", abstract: "Test loss and accuracy of a saved model on MNIST's test set.")
+    @Option(help: "A model file saved by `fovea train`.") var model: String
+    @Option(help: "sparse_categorical_crossentropy, categorical_crossentropy or mse.") var loss = "sparse_categorical_crossentropy"
+    @OptionGroup var data: DataOptions
+
+    func run() throws {
+        let net = try Sequential.load(from: URL(fileURLWithPath: model))
+        let lossFunction = try Loss(named: loss)
+        net.compile(optimizer: RMSprop(), loss: lossFunction, metrics: [.accuracy])
+        let (x, labels) = try data.load().tensors(.test)
+        let result = try net.evaluate(x: x, y: targets(labels, for: lossFunction, classes: 10), batchSize: 256)
+        print(String(format: "Test loss: %.4f - test accuracy: %.4f", result["loss"]!, result["accuracy"]!))
+    }
+}
+
+struct PredictCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "predict", abstract: "Show an MNIST test digit and the model's class probabilities.")
+    @Option(help: "A model file saved by `fovea train`.") var model: String
+    @Option(help: "Index of the test image (0..<10000).") var index = 0
+    @OptionGroup var data: DataOptions
+
+    func run() throws {
+        let net = try Sequential.load(from: URL(fileURLWithPath: model))
+        let mnist = try data.load()
+        guard index >= 0 && index < mnist.testCount else {
+            throw FoveaError("--index \(index) is out of range; the test set has images 0..<\(mnist.testCount)")
+        }
+        let (x, labels) = mnist.tensors(.test, limit: index + 1)
+        let image = x.slice(batch: index..<(index + 1))
+        print(asciiArt(image.scalars, rows: mnist.rows, columns: mnist.columns))
+        let probabilities = try net.predict(image).scalars
+        print("True label: \(Int(labels.scalars[index]))")
+        for (digit, p) in probabilities.enumerated().sorted(by: { $0.element > $1.element }) {
+            print(String(format: "  %d  %6.2f%%  %@", digit, p * 100, String(repeating: "█", count: Int((p * 40).rounded()))))
+        }
+    }
+}
+
+/// A grayscale image in [0, 1] as text, darker characters for brighter pixels.
+func asciiArt(_ pixels: [Float], rows: Int, columns: Int) -> String {
+    let ramp = Array(" .:-=+*#%@")
+    return (0..<rows).map { r in
+        String((0..<columns).map { c in ramp[Swift.min(ramp.count - 1, Int(pixels[r * columns + c] * Float(ramp.count)))] })
+    }.joined(separator: "\n")
+}
