@@ -1,1 +1,76 @@
-int fovea_kernels_placeholder(void);
+/* Fovea's compute kernels: the small C surface under `Fovea.Kernels`.
+ *
+ * Everything here is single-threaded; Swift splits work into independent sub-problems (row,
+ * column, batch or channel ranges) and runs them on its thread pool. Vector code is enabled per
+ * function with target attributes and chosen at run time, so no compiler flags are needed. */
+#ifndef FOVEA_KERNELS_H
+#define FOVEA_KERNELS_H
+
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Instruction-set paths (same order as Swift's `KernelPath`). */
+enum { FOVEA_PATH_PORTABLE = 0, FOVEA_PATH_AVX2 = 1, FOVEA_PATH_AVX512 = 2 };
+
+/* The best path this CPU (and OS) supports. */
+int fovea_detect_path(void);
+/* 1 when `path` can run on this CPU. */
+int fovea_path_supported(int path);
+/* CPU feature names: index 0..<fovea_cpu_feature_count(); has() is 1 when present. */
+int fovea_cpu_feature_count(void);
+const char *fovea_cpu_feature_name(int index);
+int fovea_cpu_feature_has(int index);
+
+/* Micro-kernel tile of a path (rows MR, columns NR): Swift aligns thread splits to these. */
+int fovea_gemm_mr(int path);
+int fovea_gemm_nr(int path);
+
+/* Row-major C[m×n] = alpha·op(A)·op(B) + beta·C, then C[i][j] += bias[j] (bias may be NULL), then
+ * ReLU when relu != 0. op(A) is A (m×k, lda ≥ k) or, with transA, Aᵀ where A is stored k×m
+ * (lda ≥ m); likewise B (k×n, or n×k with transB). beta == 0 never reads C. Single-threaded. */
+void fovea_sgemm(int path, int transA, int transB, long m, long n, long k, float alpha,
+                 const float *a, long lda, const float *b, long ldb, float beta, float *c,
+                 long ldc, const float *bias, int relu);
+
+/* NHWC im2col for the (image, output row) pairs rowBegin..<rowEnd (pair index b·outH + oy).
+ * Output row (b, oy, ox) has kh·kw·c entries ordered (ky, kx, channel); padding cells are 0. */
+void fovea_im2col(const float *input, long height, long width, long channels, long kernelH,
+                  long kernelW, long strideH, long strideW, long dilationH, long dilationW,
+                  long padTop, long padLeft, long outH, long outW, float *output, long rowBegin,
+                  long rowEnd);
+
+/* Adjoint of im2col: accumulates columns into gradInput for images batchBegin..<batchEnd and
+ * channels channelBegin..<channelEnd (disjoint ranges never touch the same memory). */
+void fovea_col2im(const float *columns, long height, long width, long channels, long kernelH,
+                  long kernelW, long strideH, long strideW, long dilationH, long dilationW,
+                  long padTop, long padLeft, long outH, long outW, float *gradInput,
+                  long batchBegin, long batchEnd, long channelBegin, long channelEnd);
+
+/* NHWC max pooling for (image, output row) pairs rowBegin..<rowEnd. argmax may be NULL; otherwise
+ * it receives the flat input index of each winner (first maximum in scan order). */
+void fovea_maxpool2d(const float *input, long height, long width, long channels, long poolH,
+                     long poolW, long strideH, long strideW, long padTop, long padLeft, long outH,
+                     long outW, float *output, int32_t *argmax, long rowBegin, long rowEnd);
+
+/* gradInput[argmax[i]] += gradOutput[i] for i in begin..<end. */
+void fovea_maxpool2d_backward(const float *gradOutput, const int32_t *argmax, float *gradInput,
+                              long begin, long end);
+
+/* NHWC average pooling over real (non-padding) cells, for pairs rowBegin..<rowEnd. */
+void fovea_avgpool2d(const float *input, long height, long width, long channels, long poolH,
+                     long poolW, long strideH, long strideW, long padTop, long padLeft, long outH,
+                     long outW, float *output, long rowBegin, long rowEnd);
+
+/* Backward of average pooling for images batchBegin..<batchEnd, channels channelBegin..<channelEnd. */
+void fovea_avgpool2d_backward(const float *gradOutput, long height, long width, long channels,
+                              long poolH, long poolW, long strideH, long strideW, long padTop,
+                              long padLeft, long outH, long outW, float *gradInput,
+                              long batchBegin, long batchEnd, long channelBegin, long channelEnd);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

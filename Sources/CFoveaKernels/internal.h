@@ -1,0 +1,47 @@
+/* Shared by the kernel sources; not part of the public C surface. */
+#ifndef FOVEA_INTERNAL_H
+#define FOVEA_INTERNAL_H
+
+#include <stddef.h>
+
+#if defined(__x86_64__) || defined(__i386__)
+#define FOVEA_X86 1
+#else
+#define FOVEA_X86 0
+#endif
+
+#define FOVEA_MIN(a, b) ((a) < (b) ? (a) : (b))
+#define FOVEA_MAX(a, b) ((a) > (b) ? (a) : (b))
+
+/* Per-thread packing buffers (64-byte aligned), grown on demand and reused across calls; freed
+ * when the thread exits. Returns NULL only if allocation fails. */
+float *fovea_pack_buffers(size_t a_floats, size_t b_floats, float **b_out);
+
+/* The single-threaded GEMM of each path (same contract as fovea_sgemm, m, n, k ≥ 1, alpha ≠ 0). */
+typedef void (*fovea_gemm_fn)(int transA, int transB, long m, long n, long k, float alpha,
+                              const float *a, long lda, const float *b, long ldb, float beta,
+                              float *c, long ldc, const float *bias, int relu);
+void fovea_gemm_portable(int, int, long, long, long, float, const float *, long, const float *,
+                         long, float, float *, long, const float *, int);
+#if FOVEA_X86
+void fovea_gemm_avx2(int, int, long, long, long, float, const float *, long, const float *, long,
+                     float, float *, long, const float *, int);
+void fovea_gemm_avx512(int, int, long, long, long, float, const float *, long, const float *,
+                       long, float, float *, long, const float *, int);
+#endif
+
+/* Writes an mr×nr corner of a micro-tile: C = alpha·T (+ beta·C) (+ bias) (ReLU). */
+static inline void fovea_store_edge(long mr, long nr, const float *t, long ldt, float *c, long ldc,
+                                    float alpha, float beta, const float *bias, int relu) {
+  for (long i = 0; i < mr; i++) {
+    for (long j = 0; j < nr; j++) {
+      float v = alpha * t[i * ldt + j];
+      if (beta != 0.0f) v = beta * c[i * ldc + j] + v;
+      if (bias) v += bias[j];
+      if (relu) v = v > 0.0f ? v : 0.0f;
+      c[i * ldc + j] = v;
+    }
+  }
+}
+
+#endif

@@ -1,0 +1,77 @@
+import CFoveaKernels
+
+extension Kernels {
+    /// Below this many floats moved, a layout transform runs on the calling thread.
+    static let transformParallelThreshold: Double = 32 * 1024
+
+    /// NHWC im2col. `input` is [batch, height, width, channels]; `output` gets
+    /// batch·outH·outW rows of kernelH·kernelW·channels entries ordered (ky, kx, channel) —
+    /// Keras's kernel layout (kh, kw, cIn, cOut) flattened to [kh·kw·cIn, cOut], so a convolution
+    /// is im2col · kernel. Output position (oy, ox) reads input row
+    /// oy·strideH − padTop + ky·dilationH (likewise for x); cells outside the input are 0.
+    public static func im2col(input: UnsafePointer<Float>, batch: Int, height: Int, width: Int, channels: Int,
+                              kernelH: Int, kernelW: Int, strideH: Int, strideW: Int,
+                              dilationH: Int, dilationW: Int, padTop: Int, padLeft: Int,
+                              outH: Int, outW: Int, output: UnsafeMutablePointer<Float>, threads: Int? = nil) {
+        checkWindow(batch, height, width, channels, kernelH, kernelW, strideH, strideW,
+                    dilationH, dilationW, outH, outW)
+        let rows = batch * outH
+        let rowFloats = outW * kernelH * kernelW * channels
+        let chunks = chunkCount(work: Double(rows) * Double(rowFloats), grain: transformParallelThreshold,
+                                threads: threads)
+        ThreadPool.parallelFor(rows, threads: chunks) { range in
+            fovea_im2col(input, height, width, channels, kernelH, kernelW, strideH, strideW,
+                         dilationH, dilationW, padTop, padLeft, outH, outW, output,
+                         range.lowerBound, range.upperBound)
+        }
+    }
+
+    /// The adjoint of `im2col`: accumulates (+=) every column entry into the input cell it was
+    /// read from, in `gradInput` [batch, height, width, channels] (the caller zeroes it first).
+    /// Padding entries are dropped. Same parameters as `im2col`.
+    public static func col2im(columns: UnsafePointer<Float>, batch: Int, height: Int, width: Int, channels: Int,
+                              kernelH: Int, kernelW: Int, strideH: Int, strideW: Int,
+                              dilationH: Int, dilationW: Int, padTop: Int, padLeft: Int,
+                              outH: Int, outW: Int, gradInput: UnsafeMutablePointer<Float>, threads: Int? = nil) {
+        checkWindow(batch, height, width, channels, kernelH, kernelW, strideH, strideW,
+                    dilationH, dilationW, outH, outW)
+        let work = Double(batch * outH * outW) * Double(kernelH * kernelW * channels)
+        splitImagesAndChannels(batch: batch, channels: channels,
+                               chunks: chunkCount(work: work, grain: transformParallelThreshold, threads: threads)) {
+            b0, b1, c0, c1 in
+            fovea_col2im(columns, height, width, channels, kernelH, kernelW, strideH, strideW,
+                         dilationH, dilationW, padTop, padLeft, outH, outW, gradInput, b0, b1, c0, c1)
+        }
+    }
+
+    static func checkWindow(_ batch: Int, _ height: Int, _ width: Int, _ channels: Int,
+                            _ kernelH: Int, _ kernelW: Int, _ strideH: Int, _ strideW: Int,
+                            _ dilationH: Int, _ dilationW: Int, _ outH: Int, _ outW: Int) {
+        precondition(batch >= 0 && height >= 0 && width >= 0 && channels >= 0 && outH >= 0 && outW >= 0,
+                     "negative size")
+        precondition(kernelH >= 1 && kernelW >= 1 && strideH >= 1 && strideW >= 1
+                        && dilationH >= 1 && dilationW >= 1,
+                     "window, stride and dilation must be at least 1")
+    }
+
+    /// Runs `body(batchBegin, batchEnd, channelBegin, channelEnd)` over disjoint pieces of a
+    /// [batch, …, channels] tensor, in parallel: whole images when there are enough of them,
+    /// otherwise (image, channel range) pieces, so accumulating kernels never race.
+    static func splitImagesAndChannels(batch: Int, channels: Int, chunks: Int,
+                                       _ body: (Int, Int, Int, Int) -> Void) {
+        guard batch > 0, channels > 0 else { return }
+        if chunks <= 1 { body(0, batch, 0, channels); return }
+        if batch >= chunks {
+            ThreadPool.parallelFor(batch, threads: chunks) { r in body(r.lowerBound, r.upperBound, 0, channels) }
+            return
+        }
+        // Few images: cut channels too, keeping runs of at least 8 for the vector loops.
+        let parts = max(1, min((chunks + batch - 1) / batch, channels / 8))
+        ThreadPool.parallelFor(batch * parts, threads: chunks) { units in
+            for unit in units {
+                let image = unit / parts, part = unit % parts
+                body(image, image + 1, channels * part / parts, channels * (part + 1) / parts)
+            }
+        }
+    }
+}
