@@ -19,6 +19,8 @@ let package = Package(
         .executableTarget(name: "FoveaCLI", dependencies: [
             "Fovea", .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
+        // The seeds' hand-built CNN from tensor operations only (`swift run -c release FromScratch`).
+        .executableTarget(name: "FromScratch", dependencies: ["Fovea"], path: "Examples/FromScratch"),
         .testTarget(name: "KernelTests", dependencies: ["Fovea", "CFoveaKernels"]),
         .testTarget(name: "TensorTests", dependencies: ["Fovea"]),
         .testTarget(name: "LayerTests", dependencies: ["Fovea"], resources: [.copy("Fixtures")]),

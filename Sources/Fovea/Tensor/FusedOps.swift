@@ -32,6 +32,7 @@ public struct WindowAxis: Equatable, Sendable {
 /// The geometry of a 2-D sliding window over an NHWC tensor.
 public struct Window2D: Equatable, Sendable {
     public let rows: WindowAxis, columns: WindowAxis
+    public init(rows: WindowAxis, columns: WindowAxis) { self.rows = rows; self.columns = columns }
 }
 
 extension Tensor {

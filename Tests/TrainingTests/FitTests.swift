@@ -1,0 +1,139 @@
+import Foundation
+import XCTest
+import Fovea
+
+/// A tiny, separable two-class problem: the class is whether the first feature is positive.
+func toyData(_ n: Int, seed: UInt64) -> (x: Tensor, y: Tensor) {
+    let x = Tensor.uniform([n, 4], low: -1, high: 1, seed: seed)
+    let labels = (0..<n).map { Float(x[$0, 0] > 0 ? 1 : 0) }
+    return (x, Tensor(shape: [n], scalars: labels))
+}
+
+func toyModel(seed: UInt64 = 7) throws -> Sequential {
+    try Sequential([Input(shape: [4]), Dense(8, activation: .relu), Dense(2, activation: .softmax)], seed: seed)
+}
+
+/// Collects what `fit` prints.
+final class Captured: @unchecked Sendable {
+    var text = ""
+    func output(terminal: Bool) -> ProgressOutput { ProgressOutput(isTerminal: terminal) { self.text += $0 } }
+}
+
+final class FitTests: XCTestCase {
+    func testSeededSubsetOfMNISTLearnsAbove90Percent() throws {
+        let mnist = try MNIST.load()
+        let (x, y) = mnist.tensors(.train, limit: 2000)
+        let (testX, testY) = mnist.tensors(.test, limit: 2000)
+        let model = try Architecture.seedCNN.make(seed: 3)
+        model.compile(optimizer: RMSprop(), loss: .sparseCategoricalCrossentropy(), metrics: [.accuracy])
+        let history = try model.fit(x: x, y: y, batchSize: 32, epochs: 5, verbose: 0)
+        XCTAssertEqual(history["loss"].count, 5)
+        XCTAssertLessThan(history["loss"].last!, history["loss"].first!)
+        let result = try model.evaluate(x: testX, y: testY, batchSize: 256)
+        XCTAssertGreaterThan(result["accuracy"]!, 0.90, "test accuracy after 5 epochs on 2,000 images: \(result)")
+    }
+
+    func testSameSeedSameTraining() throws {
+        let (x, y) = toyData(64, seed: 1)
+        var losses: [[Float]] = []
+        for _ in 0..<2 {
+            let model = try toyModel()
+            model.compile(optimizer: Adam(), loss: .sparseCategoricalCrossentropy(), metrics: [.accuracy])
+            losses.append(try model.fit(x: x, y: y, batchSize: 16, epochs: 2, verbose: 0)["loss"])
+        }
+        XCTAssertEqual(losses[0], losses[1])
+    }
+
+    func testValidationSplitTakesTheLastRowsBeforeShuffling() throws {
+        // Training rows are all class 0 and the last quarter all class 1: the model then sees no
+        // class-1 sample in training, so validation accuracy must be 0 if the split took the last rows.
+        let n = 40
+        let x = Tensor(shape: [n, 4], scalars: (0..<(n * 4)).map { Float($0 % 4) })
+        let y = Tensor(shape: [n], scalars: (0..<n).map { $0 < 30 ? 0 : 1 })
+        let model = try toyModel()
+        model.compile(optimizer: SGD(learningRate: 0.1), loss: .sparseCategoricalCrossentropy(), metrics: [.accuracy])
+        var seenBatchRows = 0
+        let counter = LambdaCallback(onBatchEnd: { _, _ in seenBatchRows += 1 })
+        let history = try model.fit(x: x, y: y, batchSize: 10, epochs: 3, verbose: 0, validationSplit: 0.25, callbacks: [counter])
+        XCTAssertEqual(seenBatchRows, 3 * 3, "30 training rows in batches of 10 for 3 epochs")
+        XCTAssertEqual(history["accuracy"].last!, 1, accuracy: 1e-6)
+        XCTAssertEqual(history["val_accuracy"].last!, 0, accuracy: 1e-6)
+        // Keras floors the split point: 10 rows at 0.25 keep 7 for training.
+        let small = try toyModel()
+        small.compile(optimizer: SGD(), loss: .sparseCategoricalCrossentropy())
+        var steps = 0
+        try small.fit(x: x.slice(batch: 0..<10), y: y.slice(batch: 0..<10), batchSize: 1, epochs: 1, verbose: 0,
+                      validationSplit: 0.25, callbacks: [LambdaCallback(onBatchEnd: { _, _ in steps += 1 })])
+        XCTAssertEqual(steps, 7)
+    }
+
+    func testValidationDataOverridesSplit() throws {
+        let (x, y) = toyData(32, seed: 2)
+        let (vx, vy) = toyData(8, seed: 3)
+        let model = try toyModel()
+        model.compile(optimizer: Adam(), loss: .sparseCategoricalCrossentropy(), metrics: [.accuracy])
+        var steps = 0
+        let history = try model.fit(x: x, y: y, batchSize: 8, epochs: 1, verbose: 0, validationSplit: 0.5,
+                                    validationData: (vx, vy), callbacks: [LambdaCallback(onBatchEnd: { _, _ in steps += 1 })])
+        XCTAssertEqual(steps, 4, "all 32 rows train when validationData is given")
+        let direct = try model.evaluate(x: vx, y: vy, batchSize: 8)
+        XCTAssertEqual(history["val_loss"].last!, direct["loss"]!, accuracy: 1e-5)
+    }
+
+    func testPredictIsBatchedAndDeterministicWithDropout() throws {
+        let model = try Sequential([Input(shape: [4]), Dense(16, activation: .relu), Dropout(0.5), Dense(3, activation: .softmax)], seed: 1)
+        let x = Tensor.uniform([10, 4], seed: 9)
+        let a = try model.predict(x, batchSize: 3)
+        let b = try model.predict(x, batchSize: 10)
+        XCTAssertEqual(a.shape, [10, 3])
+        XCTAssertTrue(a.isApproximatelyEqual(to: b, tolerance: 1e-6), "dropout is off and batching does not change outputs")
+        XCTAssertFalse(try model(x, training: true).isApproximatelyEqual(to: b, tolerance: 1e-4), "dropout is on in training")
+    }
+
+    func testFitRejectsBadInputWithClearErrors() throws {
+        let model = try toyModel()
+        XCTAssertThrowsError(try model.fit(x: Tensor.zeros([4, 4]), y: Tensor.zeros([4]), verbose: 0)) { error in
+            XCTAssertTrue("\(error)".contains("not compiled"), "\(error)")
+        }
+        model.compile(optimizer: SGD(), loss: .sparseCategoricalCrossentropy())
+        XCTAssertThrowsError(try model.fit(x: Tensor.zeros([4, 4]), y: Tensor.zeros([3]), verbose: 0)) { error in
+            XCTAssertTrue("\(error)".contains("4 samples but y has 3"), "\(error)")
+        }
+        XCTAssertThrowsError(try model.fit(x: Tensor.zeros([4, 5]), y: Tensor.zeros([4]), verbose: 0)) { error in
+            XCTAssertTrue("\(error)".contains("(5,)") && "\(error)".contains("(4,)"), "\(error)")
+        }
+        XCTAssertThrowsError(try model.fit(x: Tensor.zeros([4, 4]), y: Tensor(shape: [4], scalars: [0, 1, 2, 1]), verbose: 0)) { error in
+            XCTAssertTrue("\(error)".contains("label 2.0"), "\(error)")
+        }
+        XCTAssertThrowsError(try model.fit(x: Tensor.zeros([4, 4]), y: Tensor.zeros([4]), verbose: 0, validationSplit: 0.99)) { error in
+            XCTAssertTrue("\(error)".contains("not enough"), "\(error)")
+        }
+    }
+
+    func testRegularizationJoinsTheLossAndConstraintsHold() throws {
+        let (x, y) = toyData(32, seed: 4)
+        let plain = try Sequential([Input(shape: [4]), Dense(units: 2, activation: .softmax)], seed: 5)
+        let penalised = try Sequential([Input(shape: [4]), Dense(units: 2, activation: .softmax, kernelRegularizer: .l2(0.5),
+                                                                kernelConstraint: .nonNeg)], seed: 5)
+        for m in [plain, penalised] { m.compile(optimizer: SGD(), loss: .sparseCategoricalCrossentropy()) }
+        let penalty = penalised.regularizationLosses()[0].scalar
+        let expected = 0.5 * penalised.variables[0].value.scalars.reduce(0) { $0 + $1 * $1 }
+        XCTAssertEqual(penalty, expected, accuracy: 1e-5)
+        XCTAssertEqual(try penalised.evaluate(x: x, y: y)["loss"]!, try plain.evaluate(x: x, y: y)["loss"]! + penalty, accuracy: 1e-4)
+        try penalised.fit(x: x, y: y, batchSize: 8, epochs: 1, verbose: 0)
+        XCTAssertTrue(penalised.variables[0].value.scalars.allSatisfy { $0 >= 0 }, "NonNeg applied after each update")
+    }
+
+    func testFrozenLayersKeepTheirWeights() throws {
+        let (x, y) = toyData(32, seed: 6)
+        let model = try toyModel()
+        model.layers[1].trainable = false
+        let frozen = model.layers[1].variables.map(\.value)
+        model.compile(optimizer: Adam(learningRate: 0.1), loss: .sparseCategoricalCrossentropy())
+        try model.fit(x: x, y: y, batchSize: 8, epochs: 1, verbose: 0)
+        XCTAssertEqual(model.layers[1].variables.map(\.value.scalars), frozen.map(\.scalars))
+        XCTAssertNotEqual(model.layers[2].variables[0].value.scalars, try toyModel().layers[2].variables[0].value.scalars)
+        XCTAssertEqual(model.trainableParameterCount, 18)
+        XCTAssertTrue(model.summary().contains("Non-trainable params: 40 (160.00 B)"), model.summary())
+    }
+}
