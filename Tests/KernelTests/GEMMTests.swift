@@ -93,7 +93,7 @@ final class GEMMTests: XCTestCase {
         var index = 1000
         for path in runnablePaths {
             for (m, n, k) in [(129, 65, 300), (300, 40, 70), (40, 300, 70), (257, 96, 600), (7, 4100, 5),
-                              (1, 1000, 130), (1000, 1, 130), (64, 64, 576)] {
+                              (1, 1000, 130), (1000, 1, 130), (64, 64, 576), (50, 600, 40)] {
                 for trans in 0..<4 {
                     for threads in [1, 2] {
                         index += 1
