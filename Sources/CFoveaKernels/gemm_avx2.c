@@ -15,8 +15,9 @@
 #define V_FMA(a, b, c) _mm256_fmadd_ps(a, b, c)
 #define V_MUL(a, b) _mm256_mul_ps(a, b)
 #define V_ADD(a, b) _mm256_add_ps(a, b)
-#define V_MAX(a, b) _mm256_max_ps(a, b)
+#define V_RELU(v) _mm256_max_ps(v, _mm256_setzero_ps())
 #define UK_NAME avx2_ukernel
+#define UK_NAME_ROWS avx2_ukernel_rows
 #include "ukernel_simd.inc"
 
 /* Zen 3 / Haswell-class blocking: a 16×256 B sliver (16 KB) stays in L1, a 144×256 A block
@@ -28,5 +29,6 @@
 #define NC 4080
 #define GEMM_NAME fovea_gemm_avx2
 #define GEMM_UKERNEL avx2_ukernel
+#define GEMM_UKERNEL_ROWS avx2_ukernel_rows
 #include "gemm_driver.inc"
 #endif

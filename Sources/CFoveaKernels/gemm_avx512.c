@@ -15,8 +15,9 @@
 #define V_FMA(a, b, c) _mm512_fmadd_ps(a, b, c)
 #define V_MUL(a, b) _mm512_mul_ps(a, b)
 #define V_ADD(a, b) _mm512_add_ps(a, b)
-#define V_MAX(a, b) _mm512_max_ps(a, b)
+#define V_RELU(v) _mm512_max_ps(v, _mm512_setzero_ps())
 #define UK_NAME avx512_ukernel
+#define UK_NAME_ROWS avx512_ukernel_rows
 #include "ukernel_simd.inc"
 
 /* Skylake-X-class blocking (untested on hardware here; kept structurally identical to AVX2):
@@ -29,5 +30,6 @@
 #define NC 4064
 #define GEMM_NAME fovea_gemm_avx512
 #define GEMM_UKERNEL avx512_ukernel
+#define GEMM_UKERNEL_ROWS avx512_ukernel_rows
 #include "gemm_driver.inc"
 #endif

@@ -1,11 +1,9 @@
 /* Portable path: no target-specific code. GNU C vector types (GCC and Clang) lower to the build's
- * baseline vectors (SSE2 on x86-64, NEON on arm64) or to scalars; a 4×8 tile keeps eight
- * four-lane accumulators in registers, which plain loops over an array did not achieve. */
+ * baseline vectors (SSE2 on x86-64, NEON on arm64) or to scalars. The same 6×(2·VW) micro-kernel
+ * as the AVX paths with four-lane vectors: a 6×8 tile in 12 accumulators (plain loops over a
+ * tile array were not kept in registers by the compiler). */
 #include "internal.h"
 #include <string.h>
-
-#define PMR 4
-#define PNR 8
 
 typedef float v4f __attribute__((vector_size(16)));
 typedef int v4i __attribute__((vector_size(16)));
@@ -13,42 +11,31 @@ typedef int v4i __attribute__((vector_size(16)));
 static inline v4f load4(const float *p) { v4f v; memcpy(&v, p, sizeof v); return v; }
 static inline void store4(float *p, v4f v) { memcpy(p, &v, sizeof v); }
 static inline v4f splat4(float x) { return (v4f){x, x, x, x}; }
-
-__attribute__((noinline)) static void portable_ukernel(long kc, const float *restrict A,
-                                                      const float *restrict B, float *restrict C,
-                                                      long ldc, float alpha, float beta,
-                                                      const float *restrict bias, int relu) {
-  v4f c00 = splat4(0), c01 = splat4(0), c10 = splat4(0), c11 = splat4(0), c20 = splat4(0),
-      c21 = splat4(0), c30 = splat4(0), c31 = splat4(0);
-  for (long p = 0; p < kc; p++) {
-    v4f b0 = load4(B), b1 = load4(B + 4), a;
-    a = splat4(A[0]); c00 += a * b0; c01 += a * b1;
-    a = splat4(A[1]); c10 += a * b0; c11 += a * b1;
-    a = splat4(A[2]); c20 += a * b0; c21 += a * b1;
-    a = splat4(A[3]); c30 += a * b0; c31 += a * b1;
-    A += PMR;
-    B += PNR;
-  }
-  v4f acc[PMR][2] = {{c00, c01}, {c10, c11}, {c20, c21}, {c30, c31}};
-  v4f valpha = splat4(alpha), vbeta = splat4(beta), zero = splat4(0);
-  for (int i = 0; i < PMR; i++) {
-    float *row = C + i * ldc;
-    for (int h = 0; h < 2; h++) {
-      v4f v = valpha * acc[i][h];
-      if (beta != 0.0f) v += vbeta * load4(row + 4 * h);
-      if (bias) v += load4(bias + 4 * h);
-      if (relu) v = (v4f)((v4i)v & (v > zero)); /* lanes that are not > 0 become +0 */
-      store4(row + 4 * h, v);
-    }
-  }
-}
+/* Lanes that are not > 0 (including NaN) become +0, like the scalar edge path. */
+static inline v4f relu4(v4f v) { return (v4f)((v4i)v & (v > splat4(0.0f))); }
 
 #define GEMM_TARGET
-#define MR PMR
-#define NR PNR
-#define MC 128
+#define VF v4f
+#define VW 4
+#define V_ZERO() splat4(0.0f)
+#define V_LOADU(p) load4(p)
+#define V_STOREU(p, v) store4(p, v)
+#define V_BCAST(p) splat4(*(p))
+#define V_SET1(x) splat4(x)
+#define V_FMA(a, b, c) ((a) * (b) + (c))
+#define V_MUL(a, b) ((a) * (b))
+#define V_ADD(a, b) ((a) + (b))
+#define V_RELU(v) relu4(v)
+#define UK_NAME portable_ukernel
+#define UK_NAME_ROWS portable_ukernel_rows
+#include "ukernel_simd.inc"
+
+#define MR 6
+#define NR 8
+#define MC 144
 #define KC 256
 #define NC 4096
 #define GEMM_NAME fovea_gemm_portable
 #define GEMM_UKERNEL portable_ukernel
+#define GEMM_UKERNEL_ROWS portable_ukernel_rows
 #include "gemm_driver.inc"

@@ -30,6 +30,9 @@ void fovea_gemm_avx512(int, int, long, long, long, float, const float *, long, c
                        long, float, float *, long, const float *, int);
 #endif
 
+/* Whether the blocked GEMM reads non-transposed A in place rather than packing it. */
+int fovea_in_place_a(long n, long nr);
+
 /* Writes an mr×nr corner of a micro-tile: C = alpha·T (+ beta·C) (+ bias) (ReLU). */
 static inline void fovea_store_edge(long mr, long nr, const float *t, long ldt, float *c, long ldc,
                                     float alpha, float beta, const float *bias, int relu) {

@@ -49,13 +49,17 @@ final class GEMMBenchmark: XCTestCase {
             for (name, tA, tB, m, n, k) in shapes {
                 if path == .portable && name != "square 1024" { continue }
                 let flops = 2.0 * Double(m * n) * Double(k)
-                let reps = max(3, min(20, Int(20e9 / flops)))
-                var line = "\(path) \(name) (m=\(m) n=\(n) k=\(k)):"
-                for threads in [1, 2] {
-                    let g = gflops(transA: tA, transB: tB, m: m, n: n, k: k, path: path, threads: threads, reps: reps)
-                    line += String(format: "  %dT %.1f GFLOP/s", threads, g)
+                let reps = max(2, min(10, Int(4e9 / flops)))
+                // Interleave 1- and 2-thread rounds: the machine is shared and noisy, keep the best.
+                var best = [0.0, 0.0]
+                for _ in 0..<3 {
+                    for threads in [1, 2] {
+                        best[threads - 1] = max(best[threads - 1], gflops(transA: tA, transB: tB, m: m, n: n, k: k,
+                                                                          path: path, threads: threads, reps: reps))
+                    }
                 }
-                print(line)
+                print("\(path) \(name) (m=\(m) n=\(n) k=\(k)):"
+                      + String(format: "  1T %.1f  2T %.1f GFLOP/s", best[0], best[1]))
             }
         }
     }

@@ -28,6 +28,9 @@ int fovea_cpu_feature_has(int index);
 int fovea_gemm_mr(int path);
 int fovea_gemm_nr(int path);
 
+/* Atomically returns *counter and increments it (work distribution among threads). */
+long fovea_fetch_increment(long *counter);
+
 /* Row-major C[m×n] = alpha·op(A)·op(B) + beta·C, then C[i][j] += bias[j] (bias may be NULL), then
  * ReLU when relu != 0. op(A) is A (m×k, lda ≥ k) or, with transA, Aᵀ where A is stored k×m
  * (lda ≥ m); likewise B (k×n, or n×k with transB). beta == 0 never reads C. Single-threaded. */

@@ -3,6 +3,10 @@ import CFoveaKernels
 extension Kernels {
     /// Below this many multiply-adds (m·n·k) a GEMM runs on the calling thread.
     static let gemmParallelThreshold: Double = 64 * 1024
+    /// Threaded GEMMs are cut into up to this many pieces per thread, for load balance…
+    static let piecesPerThread = 4
+    /// …but no piece smaller than this many flops.
+    static let minPieceFlops: Double = 4e6
 
     /// Row-major C[m×n] = alpha · op(A)[m×k] · op(B)[k×n] + beta · C, then optionally
     /// C[i][j] += bias[j] (bias has n entries) and then optionally ReLU, fused into the output pass.
@@ -34,25 +38,39 @@ extension Kernels {
                         beta, c, ldc, bias, relu ? 1 : 0)
             return
         }
-        // Each chunk is an independent sub-GEMM on whole micro-tiles. Splitting over n makes
-        // every chunk pack all of A (m·k), splitting over m packs all of B (k·n): pick the
-        // cheaper, unless it leaves fewer tiles than chunks.
+        // Pieces are independent sub-GEMMs on whole micro-tiles. Splitting over n makes every
+        // piece pack (or stream) all of A (m·k), splitting over m packs all of B (k·n): pick the
+        // cheaper, unless it leaves fewer tiles than threads. There are a few pieces per thread,
+        // handed out on demand, so a core slowed by other work does not hold up the rest.
         let mr = Int(fovea_gemm_mr(cPath)), nr = Int(fovea_gemm_nr(cPath))
         let mTiles = (m + mr - 1) / mr, nTiles = (n + nr - 1) / nr
         let splitN = nTiles >= chunks && (n >= m || mTiles < chunks)
-        if splitN {
-            ThreadPool.parallelFor(nTiles, threads: chunks) { tiles in
-                let j0 = tiles.lowerBound * nr, j1 = min(n, tiles.upperBound * nr)
-                fovea_sgemm(cPath, transA ? 1 : 0, transB ? 1 : 0, m, j1 - j0, k, alpha, a, lda,
-                            transB ? b + j0 * ldb : b + j0, ldb, beta, c + j0, ldc,
-                            bias.map { $0 + j0 }, relu ? 1 : 0)
-            }
-        } else {
-            ThreadPool.parallelFor(mTiles, threads: chunks) { tiles in
-                let i0 = tiles.lowerBound * mr, i1 = min(m, tiles.upperBound * mr)
-                fovea_sgemm(cPath, transA ? 1 : 0, transB ? 1 : 0, i1 - i0, n, k, alpha,
-                            transA ? a + i0 : a + i0 * lda, lda, b, ldb, beta, c + i0 * ldc, ldc,
-                            bias, relu ? 1 : 0)
+        let tiles = splitN ? nTiles : mTiles
+        let flops = 2 * Double(m) * Double(n) * Double(k)
+        // A piece re-reads all of the operand it does not split, so keep pieces wide enough
+        // (≥ 96 rows, ≥ 64 columns) to amortise that; use a whole multiple of the thread count.
+        let wide = splitN ? n / 64 : m / 96
+        var pieces = min(tiles, chunks * piecesPerThread, Int(flops / minPieceFlops), wide)
+        pieces = pieces < 2 * chunks ? min(chunks, tiles) : pieces / chunks * chunks
+        var next = 0
+        withUnsafeMutablePointer(to: &next) { counter in
+            ThreadPool.parallelFor(min(chunks, pieces), threads: chunks) { _ in
+                while true {
+                    let piece = fovea_fetch_increment(counter)
+                    if piece >= pieces { break }
+                    let t0 = tiles * piece / pieces, t1 = tiles * (piece + 1) / pieces
+                    if splitN {
+                        let j0 = t0 * nr, j1 = min(n, t1 * nr)
+                        fovea_sgemm(cPath, transA ? 1 : 0, transB ? 1 : 0, m, j1 - j0, k, alpha, a, lda,
+                                    transB ? b + j0 * ldb : b + j0, ldb, beta, c + j0, ldc,
+                                    bias.map { $0 + j0 }, relu ? 1 : 0)
+                    } else {
+                        let i0 = t0 * mr, i1 = min(m, t1 * mr)
+                        fovea_sgemm(cPath, transA ? 1 : 0, transB ? 1 : 0, i1 - i0, n, k, alpha,
+                                    transA ? a + i0 : a + i0 * lda, lda, b, ldb, beta, c + i0 * ldc, ldc,
+                                    bias, relu ? 1 : 0)
+                    }
+                }
             }
         }
     }
