@@ -85,9 +85,8 @@ open class Layer {
 
     /// Runs the layer on `input`, building it first if needed.
     public func callAsFunction(_ input: Tensor, training: Bool = false) throws -> Tensor {
-        var shape: [Int?] = input.shape
-        if !shape.isEmpty { shape[0] = nil }
-        try buildIfNeeded(inputShape: shape)
+        // The concrete shape (batch included) so errors show exactly what was passed.
+        try buildIfNeeded(inputShape: input.shape)
         return try forward(input, training: training)
     }
 

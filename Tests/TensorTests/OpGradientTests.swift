@@ -1,0 +1,145 @@
+import XCTest
+import Fovea
+
+final class OpGradientTests: XCTestCase {
+    let a = awayFromZero([2, 3], seed: 1), b = awayFromZero([2, 3], seed: 2)
+
+    func testArithmeticWithBroadcasting() {
+        checkGradients([a, b]) { $0[0] + $0[1] }
+        checkGradients([a, awayFromZero([3], seed: 3)]) { $0[0] + $0[1] }
+        checkGradients([a, b]) { $0[0] - $0[1] }
+        checkGradients([awayFromZero([2, 1], seed: 4), awayFromZero([1, 3], seed: 5)]) { $0[0] * $0[1] }
+        checkGradients([a, awayFromZero([3], seed: 6)]) { $0[0] / $0[1] }
+        checkGradients([a, Tensor(0.7)]) { $0[0] * $0[1] - $0[1] }
+        checkGradients([a]) { -$0[0] * 2 + 1 }
+        checkGradients([a]) { 3 / ($0[0] * $0[0] + 1) }
+    }
+
+    func testUnaryFunctions() {
+        let positive = Tensor.uniform([2, 3], low: 0.5, high: 2, seed: 7)
+        checkGradients([a]) { $0[0].exp() }
+        checkGradients([positive]) { $0[0].log() }
+        checkGradients([positive]) { $0[0].sqrt() }
+        checkGradients([a]) { $0[0].squared() }
+        checkGradients([a]) { $0[0].abs() }
+        checkGradients([a]) { $0[0].relu() }
+        checkGradients([a]) { $0[0].tanh() }
+        checkGradients([a]) { $0[0].sigmoid() }
+        checkGradients([positive]) { $0[0].pow(1.5) }
+        checkGradients([a]) { $0[0].clipped(min: -0.5, max: 0.5) }
+        checkGradients([a, b]) { $0[0].maximum($0[1]) }
+    }
+
+    func testReductions() {
+        let x = distinct([2, 3, 4], seed: 8)
+        for axes in [[0], [1], [2], [0, 2], [1, 2], [0, 1, 2]] {
+            checkGradients([x]) { $0[0].sum(alongAxes: axes) }
+            checkGradients([x]) { $0[0].mean(alongAxes: axes, keepDims: true) }
+            checkGradients([x]) { $0[0].max(alongAxes: axes) }
+        }
+        checkGradients([x]) { $0[0].sum() }
+        checkGradients([x]) { $0[0].max(alongAxes: [-1], keepDims: true) }
+    }
+
+    func testShapeOperations() {
+        let x = distinct([2, 3, 4], seed: 9)
+        checkGradients([x]) { $0[0].reshaped([4, -1]) }
+        checkGradients([x]) { $0[0].transposed([2, 0, 1]) }
+        checkGradients([x]) { $0[0].transposed() }
+        checkGradients([x]) { $0[0].expandingDims(at: 1) }
+        checkGradients([x.reshaped([2, 1, 12])]) { $0[0].squeezed() }
+        checkGradients([x]) { $0[0].slice(batch: 1..<2) }
+        checkGradients([x]) { $0[0].gathering(batchIndices: [1, 0, 1]) }
+        checkGradients([a, b]) { Tensor.concatenate($0, alongAxis: 0) }
+        checkGradients([a, awayFromZero([2, 2], seed: 10)]) { Tensor.concatenate($0, alongAxis: 1) }
+        checkGradients([x]) { $0[0].flattenedBatch() }
+    }
+
+    func testMatmulSoftmaxLogSoftmax() {
+        checkGradients([a, awayFromZero([3, 4], seed: 11)]) { $0[0].matmul($0[1]) }
+        checkGradients([a]) { $0[0].softmax() }
+        checkGradients([a]) { $0[0].logSoftmax() }
+    }
+
+    static func window(_ h: Int, _ w: Int, _ kernel: Int, stride: Int, dilation: Int, _ padding: Padding) -> Window2D {
+        Window2D(rows: WindowAxis(input: h, kernel: kernel, stride: stride, dilation: dilation, padding: padding)!,
+                 columns: WindowAxis(input: w, kernel: kernel, stride: stride, dilation: dilation, padding: padding)!)
+    }
+
+    func testFusedConvolution() {
+        let x = awayFromZero([2, 5, 6, 2], seed: 12)
+        let k = awayFromZero([3, 3, 2, 3], seed: 13), bias = awayFromZero([3], seed: 14)
+        for (stride, dilation, padding) in [(1, 1, Padding.valid), (1, 1, .same), (2, 1, .same), (2, 1, .valid), (1, 2, .valid), (1, 2, .same)] {
+            let win = Self.window(5, 6, 3, stride: stride, dilation: dilation, padding)
+            checkGradients([x, k, bias]) { Tensor.conv2D($0[0], kernel: $0[1], bias: $0[2], window: win) }
+            checkGradients([x, k]) { Tensor.conv2D($0[0], kernel: $0[1], bias: nil, window: win) }
+        }
+        // 1×1 convolutions take the direct GEMM path; batch 1 takes the unsplit path.
+        let one = Self.window(5, 6, 1, stride: 1, dilation: 1, .valid)
+        checkGradients([x, awayFromZero([1, 1, 2, 3], seed: 15), bias]) { Tensor.conv2D($0[0], kernel: $0[1], bias: $0[2], window: one) }
+        let win = Self.window(5, 6, 3, stride: 1, dilation: 1, .same)
+        checkGradients([x.slice(batch: 0..<1), k, bias]) { Tensor.conv2D($0[0], kernel: $0[1], bias: $0[2], window: win) }
+    }
+
+    func testFusedReluAwayFromTheKink() {
+        // A bias of 3 with a small kernel keeps every pre-activation well above zero.
+        let x = awayFromZero([2, 5, 6, 2], seed: 16), k = awayFromZero([3, 3, 2, 3], seed: 17) * 0.1
+        let bias = Tensor([3, 3, 3])
+        let win = Self.window(5, 6, 3, stride: 1, dilation: 1, .valid)
+        XCTAssertTrue(Tensor.conv2D(x, kernel: k, bias: bias, window: win).scalars.allSatisfy { $0 > 1 })
+        checkGradients([x, k, bias]) { Tensor.conv2D($0[0], kernel: $0[1], bias: $0[2], window: win, relu: true) }
+        // And with a large negative bias every output is clipped: all gradients vanish.
+        let dead = Tensor([-5, -5, -5]).requiringGradient(), xs = x.requiringGradient()
+        let g = gradients(of: Tensor.conv2D(xs, kernel: k, bias: dead, window: win, relu: true).sum(), wrt: [xs, dead])
+        XCTAssertTrue(g.allSatisfy { $0.scalars.allSatisfy { $0 == 0 } })
+    }
+
+    func testFusedDensePoolingAndCrossEntropy() {
+        let x = awayFromZero([4, 5], seed: 18), w = awayFromZero([5, 3], seed: 19)
+        checkGradients([x, w, awayFromZero([3], seed: 20)]) { Tensor.dense($0[0], kernel: $0[1], bias: $0[2]) }
+        let bias = Tensor([2, 2, 2])
+        XCTAssertTrue(Tensor.dense(x, kernel: w * 0.2, bias: bias).scalars.allSatisfy { $0 > 0.5 })
+        checkGradients([x, w * 0.2, bias]) { Tensor.dense($0[0], kernel: $0[1], bias: $0[2], relu: true) }
+
+        let image = distinct([2, 5, 5, 2], seed: 21)
+        let valid = Window2D(rows: WindowAxis(input: 5, kernel: 2, stride: 2, padding: .valid)!,
+                             columns: WindowAxis(input: 5, kernel: 2, stride: 2, padding: .valid)!)
+        let same = Window2D(rows: WindowAxis(input: 5, kernel: 2, stride: 2, padding: .same)!,
+                            columns: WindowAxis(input: 5, kernel: 3, stride: 1, padding: .same)!)
+        for win in [valid, same] {
+            checkGradients([image]) { Tensor.maxPool2D($0[0], window: win) }
+            checkGradients([image]) { Tensor.averagePool2D($0[0], window: win) }
+        }
+        let logits = awayFromZero([3, 4], seed: 22)
+        checkGradients([logits]) { Tensor.softmaxCrossEntropy(logits: $0[0], labels: [2, 0, 3]) }
+        checkGradients([logits]) {
+            Tensor.softmaxCrossEntropy(logits: $0[0], targets: Tensor([[0.1, 0.2, 0.3, 0.4], [1, 0, 0, 0], [0, 0.5, 0.5, 0]]))
+        }
+    }
+
+    /// A custom "layer" written from tensor ops trains with no backward code of its own.
+    func testCustomLayerFromOpsGetsItsGradients() {
+        let x = awayFromZero([4, 3], seed: 23), w = awayFromZero([3, 2], seed: 24), bias = awayFromZero([2], seed: 25)
+        let target = Tensor.uniform([4, 2], seed: 26)
+        checkGradients([x, w, bias]) { (($0[0].matmul($0[1]) + $0[2]).tanh() - target).squared().mean() }
+    }
+
+    func testGradientsAccumulateWhenATensorIsUsedTwice() {
+        let x = Tensor([1.5, -2, 0.5]).requiringGradient()
+        let g = gradients(of: (x * x + x).sum(), wrt: [x])[0]
+        XCTAssertEqual(g.scalars, [4, -3, 2])
+        checkGradients([a]) { $0[0] * $0[0].exp() + $0[0] }
+    }
+
+    func testValueWithGradientAndUnusedInputs() {
+        let (value, gradient) = valueWithGradient(at: Tensor([1, 2, 3])) { ($0 * $0).sum() }
+        XCTAssertEqual(value.scalar, 14)
+        XCTAssertEqual(gradient.scalars, [2, 4, 6])
+        let unused = Tensor([1, 2]).requiringGradient(), used = Tensor([3]).requiringGradient()
+        XCTAssertEqual(gradients(of: used.sum(), wrt: [unused, used]).map(\.scalars), [[0, 0], [1]])
+        XCTAssertFalse((used * 2).detached.requiresGradient)
+        let v = Variable(Tensor([1, 2]), name: "v")
+        XCTAssertTrue(v.tracked.requiresGradient)
+        XCTAssertFalse(GradientRecording.withoutGradients { v.tracked.requiresGradient })
+    }
+}
