@@ -75,9 +75,8 @@ public final class SGD: Optimizer {
     public let momentum: Float
     public let nesterov: Bool
 
-    public init(learningRate: Float = 0.01, momentum: Float = 0, nesterov: Bool = false) {
-        self.momentum = momentum; self.nesterov = nesterov
-        super.init(schedule: .constant(learningRate))
+    public convenience init(learningRate: Float = 0.01, momentum: Float = 0, nesterov: Bool = false) {
+        self.init(schedule: .constant(learningRate), momentum: momentum, nesterov: nesterov)
     }
     public init(schedule: LearningRateSchedule, momentum: Float = 0, nesterov: Bool = false) {
         self.momentum = momentum; self.nesterov = nesterov
@@ -102,9 +101,8 @@ public final class RMSprop: Optimizer {
     public let rho: Float, momentum: Float, epsilon: Float
     public let centered: Bool
 
-    public init(learningRate: Float = 0.001, rho: Float = 0.9, momentum: Float = 0, epsilon: Float = 1e-7, centered: Bool = false) {
-        self.rho = rho; self.momentum = momentum; self.epsilon = epsilon; self.centered = centered
-        super.init(schedule: .constant(learningRate))
+    public convenience init(learningRate: Float = 0.001, rho: Float = 0.9, momentum: Float = 0, epsilon: Float = 1e-7, centered: Bool = false) {
+        self.init(schedule: .constant(learningRate), rho: rho, momentum: momentum, epsilon: epsilon, centered: centered)
     }
     public init(schedule: LearningRateSchedule, rho: Float = 0.9, momentum: Float = 0, epsilon: Float = 1e-7, centered: Bool = false) {
         self.rho = rho; self.momentum = momentum; self.epsilon = epsilon; self.centered = centered
@@ -137,9 +135,8 @@ public final class Adam: Optimizer {
     public let beta1: Float, beta2: Float, epsilon: Float
     public let amsgrad: Bool
 
-    public init(learningRate: Float = 0.001, beta1: Float = 0.9, beta2: Float = 0.999, epsilon: Float = 1e-7, amsgrad: Bool = false) {
-        self.beta1 = beta1; self.beta2 = beta2; self.epsilon = epsilon; self.amsgrad = amsgrad
-        super.init(schedule: .constant(learningRate))
+    public convenience init(learningRate: Float = 0.001, beta1: Float = 0.9, beta2: Float = 0.999, epsilon: Float = 1e-7, amsgrad: Bool = false) {
+        self.init(schedule: .constant(learningRate), beta1: beta1, beta2: beta2, epsilon: epsilon, amsgrad: amsgrad)
     }
     public init(schedule: LearningRateSchedule, beta1: Float = 0.9, beta2: Float = 0.999, epsilon: Float = 1e-7, amsgrad: Bool = false) {
         self.beta1 = beta1; self.beta2 = beta2; self.epsilon = epsilon; self.amsgrad = amsgrad
