@@ -28,6 +28,11 @@ int fovea_cpu_feature_has(int index);
 int fovea_gemm_mr(int path);
 int fovea_gemm_nr(int path);
 
+/* Runs `repeats` rounds of independent FMA chains on one thread and returns a value that depends on
+ * them (so they cannot be optimised away); each round is fovea_fma_flops_per_repeat(path) flops. */
+float fovea_fma_chains(int path, long repeats);
+long fovea_fma_flops_per_repeat(int path);
+
 /* Atomically returns *counter and increments it (work distribution among threads). */
 long fovea_fetch_increment(long *counter);
 

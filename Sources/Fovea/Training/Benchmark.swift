@@ -1,0 +1,124 @@
+import Foundation
+
+/// One layer's share of a forward and backward pass.
+public struct LayerTiming: Codable, Sendable {
+    public let name: String
+    public let type: String
+    public let outputShape: String
+    /// Multiply-adds ×2 of the forward pass for the whole batch (0 for layers that do no arithmetic to speak of).
+    public let forwardFLOPs: Double
+    public let forwardMilliseconds: Double
+    public let backwardMilliseconds: Double
+    public var forwardGFLOPS: Double { forwardMilliseconds > 0 ? forwardFLOPs / forwardMilliseconds / 1e6 : 0 }
+    /// The backward pass computes the input and weight gradients: about twice the forward's arithmetic.
+    public var backwardGFLOPS: Double { backwardMilliseconds > 0 ? 2 * forwardFLOPs / backwardMilliseconds / 1e6 : 0 }
+}
+
+/// What `fovea bench` reports for one model.
+public struct BenchmarkResult: Codable, Sendable {
+    public let model: String
+    public let threads: Int
+    public let batchSize: Int
+    public let inferenceBatchSize: Int
+    /// Images per second over full training steps (forward, backward, RMSprop update): median of repetitions.
+    public let trainImagesPerSecond: Double
+    public let inferenceImagesPerSecond: Double
+    public let singleImageMilliseconds: Double
+    /// Peak resident memory of the whole process so far, in MiB.
+    public let peakResidentMiB: Double
+    /// The measured FMA ceiling (GFLOP/s) the layer shares are relative to, when measured.
+    public let ceilingGFLOPS: Double?
+    public let layers: [LayerTiming]
+}
+
+public enum Benchmark {
+    static func median(_ values: [Double]) -> Double { values.sorted()[values.count / 2] }
+
+    static func milliseconds(_ body: () throws -> Void) rethrows -> Double {
+        let start = DispatchTime.now().uptimeNanoseconds
+        try body()
+        return Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6
+    }
+
+    /// Peak resident set size of this process in MiB (Linux `ru_maxrss` is in KiB).
+    public static func peakResidentMiB() -> Double {
+        var usage = rusage()
+        getrusage(__rusage_who_t(RUSAGE_SELF.rawValue), &usage)
+        return Double(usage.ru_maxrss) / 1024
+    }
+
+    /// Forward arithmetic of a layer for a batch: 2 × multiply-adds for convolutions and dense
+    /// layers, one operation per window cell for pooling, none for reshapes.
+    static func forwardFLOPs(_ layer: Layer, input: [Int], output: [Int]) -> Double {
+        switch layer {
+        case let conv as Conv2D:
+            let k = Double(conv.kernelSize.0 * conv.kernelSize.1)
+            let cin = Double(conv.dataFormat == .channelsLast ? input[3] : input[1])
+            return 2 * Double(output.reduce(1, *)) * k * cin
+        case let conv as Conv1D:
+            return 2 * Double(output.reduce(1, *)) * Double(conv.kernelSize * input[2])
+        case let dense as Dense:
+            return 2 * Double(input.reduce(1, *)) * Double(dense.units)
+        case let pool as Pooling2DBase:
+            return Double(output.reduce(1, *)) * Double(pool.poolSize.0 * pool.poolSize.1)
+        default:
+            return 0
+        }
+    }
+
+    /// Measures a model on synthetic data shaped like its input.
+    public static func run(_ model: Sequential, name: String, batchSize: Int = 64, inferenceBatchSize: Int = 256,
+                           repetitions: Int = 5, stepsPerRepetition: Int = 10, ceilingGFLOPS: Double? = nil) throws -> BenchmarkResult {
+        guard let inputShape = model.inputShape, let classes = model.outputShape?.last ?? nil else {
+            throw FoveaError("benchmark: model \(model.name) must be built (start it with Input(shape:))")
+        }
+        let sample = inputShape.dropFirst().map { $0 ?? 1 }
+        let n = batchSize * stepsPerRepetition
+        let x = Tensor.uniform([n] + sample, seed: 1)
+        let y = Tensor(shape: [n], scalars: (0..<n).map { Float($0 % classes) })
+        model.compile(optimizer: RMSprop(), loss: .sparseCategoricalCrossentropy())
+        let silent = ProgressOutput(isTerminal: false) { _ in }
+        try model.fit(x: x.slice(batch: 0..<batchSize), y: y.slice(batch: 0..<batchSize), batchSize: batchSize, verbose: 0, shuffle: false, output: silent)
+        var train: [Double] = []
+        for _ in 0..<repetitions {
+            let ms = try milliseconds { try model.fit(x: x, y: y, batchSize: batchSize, verbose: 0, shuffle: false, output: silent) }
+            train.append(Double(n) / ms * 1000)
+        }
+        let xi = Tensor.uniform([inferenceBatchSize * 4] + sample, seed: 2)
+        _ = try model.predict(xi, batchSize: inferenceBatchSize)
+        var infer: [Double] = []
+        for _ in 0..<repetitions {
+            let ms = try milliseconds { _ = try model.predict(xi, batchSize: inferenceBatchSize) }
+            infer.append(Double(xi.shape[0]) / ms * 1000)
+        }
+        let one = xi.slice(batch: 0..<1)
+        _ = try model.predict(one)
+        var latency: [Double] = []
+        for _ in 0..<max(20, repetitions * 10) { latency.append(try milliseconds { _ = try model.predict(one) }) }
+
+        var layers: [LayerTiming] = []
+        var h = Tensor.uniform([batchSize] + sample, seed: 3)
+        for layer in model.layers where !(layer is Input) {
+            let input = h
+            var out = input
+            let forward = try median((0..<repetitions).map { _ in
+                try milliseconds { out = try GradientRecording.withoutGradients { try layer(input, training: true) } }
+            })
+            let upstream = Tensor.uniform(out.shape, seed: 4)
+            let backward = try median((0..<repetitions).map { _ in
+                let leaf = input.requiringGradient()
+                let loss = (try layer(leaf, training: true) * upstream).sum()
+                // One backward pass for the input and the variables together.
+                return milliseconds { _ = gradients(of: loss, wrt: [leaf] + layer.trainableVariables.map(\.tracked)) }
+            })
+            layers.append(LayerTiming(name: layer.name, type: layer.typeName, outputShape: formatShape(out.shape),
+                                      forwardFLOPs: forwardFLOPs(layer, input: input.shape, output: out.shape),
+                                      forwardMilliseconds: forward, backwardMilliseconds: backward))
+            h = out
+        }
+        return BenchmarkResult(model: name, threads: ThreadPool.threadCount, batchSize: batchSize,
+                               inferenceBatchSize: inferenceBatchSize, trainImagesPerSecond: median(train),
+                               inferenceImagesPerSecond: median(infer), singleImageMilliseconds: median(latency),
+                               peakResidentMiB: peakResidentMiB(), ceilingGFLOPS: ceilingGFLOPS, layers: layers)
+    }
+}
