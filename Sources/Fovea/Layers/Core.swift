@@ -122,7 +122,7 @@ public final class Dropout: Layer {
         guard training && rate > 0 else { return input }
         if generator == nil { generator = SeededGenerator(seed: SeededGenerator.derive(seed ?? Seeds.default, 0xD0)) }
         let keep = 1 - rate, scale = 1 / keep
-        var mask = Tensor(uninitializedShape: input.shape)
+        let mask = Tensor(uninitializedShape: input.shape)
         let p = mask.storage.pointer
         for i in 0..<mask.count { p[i] = generator!.nextUniform() < keep ? scale : 0 }
         return input * mask

@@ -31,7 +31,7 @@ extension Tensor {
         guard let outShape = broadcastShape(a.shape, b.shape) else {
             preconditionFailure("shapes \(a.shape) and \(b.shape) cannot be broadcast together")
         }
-        var out = Tensor(uninitializedShape: outShape)
+        let out = Tensor(uninitializedShape: outShape)
         let pa = a.storage.pointer, pb = b.storage.pointer, po = out.storage.pointer
         let n = out.count
         if a.shape == b.shape {
@@ -67,7 +67,7 @@ extension Tensor {
 
     /// Applies `f` to every element (no gradient).
     func map(_ f: (Float) -> Float) -> Tensor {
-        var out = Tensor(uninitializedShape: shape)
+        let out = Tensor(uninitializedShape: shape)
         let p = storage.pointer, o = out.storage.pointer
         for i in 0..<count { o[i] = f(p[i]) }
         return out
@@ -85,7 +85,7 @@ extension Tensor {
     /// Element-wise sum without recording (used when accumulating gradients).
     func adding(_ other: Tensor) -> Tensor {
         if shape == other.shape {
-            var out = Tensor(uninitializedShape: shape)
+            let out = Tensor(uninitializedShape: shape)
             let a = storage.pointer, b = other.storage.pointer, o = out.storage.pointer
             for i in 0..<count { o[i] = a[i] + b[i] }
             return out
@@ -143,7 +143,7 @@ extension Tensor {
         let out = map(f)
         let input = self.detached
         return Tensor.recordOp(out, inputs: [self]) { g in
-            var dx = Tensor(uninitializedShape: g.shape)
+            let dx = Tensor(uninitializedShape: g.shape)
             let pg = g.storage.pointer, px = input.storage.pointer, py = out.storage.pointer, pd = dx.storage.pointer
             for i in 0..<g.count { pd[i] = pg[i] * derivative(px[i], py[i]) }
             return [dx]

@@ -51,7 +51,7 @@ extension Tensor {
         let kh = kernel.shape[0], kw = kernel.shape[1], f = kernel.shape[3]
         let oh = window.rows.output, ow = window.columns.output
         let patch = kh * kw * c, positions = oh * ow
-        var out = Tensor(uninitializedShape: [n, oh, ow, f])
+        let out = Tensor(uninitializedShape: [n, oh, ow, f])
         let x = input.detached, wt = kernel.detached, b = bias?.detached
         // A 1×1, stride-1 convolution is a plain GEMM on the input itself.
         let direct = kh == 1 && kw == 1 && window.rows.stride == 1 && window.columns.stride == 1
@@ -86,7 +86,7 @@ extension Tensor {
             var dz = g
             if relu { dz = zipBroadcast(g, y, { gv, yv in yv > 0 ? gv : 0 }) }
             let dzp = dz.storage.pointer
-            var dInput: Tensor? = needInput ? Tensor.zeros(x.shape) : nil
+            let dInput: Tensor? = needInput ? Tensor.zeros(x.shape) : nil
             let chunks = split ? Swift.min(ThreadPool.threadCount, n) : 1
             // One weight-gradient accumulator per chunk, summed at the end (no write races).
             let partial = needKernel ? UnsafeMutablePointer<Float>.allocate(capacity: chunks * patch * f) : nil
@@ -132,7 +132,7 @@ extension Tensor {
             }
             var dKernel: Tensor? = nil
             if let partial {
-                var dk = Tensor(uninitializedShape: wt.shape)
+                let dk = Tensor(uninitializedShape: wt.shape)
                 let p = dk.storage.pointer
                 p.update(from: partial, count: patch * f)
                 for chunk in 1..<chunks { let src = partial + chunk * patch * f; for i in 0..<(patch * f) { p[i] += src[i] } }
@@ -149,7 +149,7 @@ extension Tensor {
         precondition(x.rank == 2 && kernel.rank == 2 && x.shape[1] == kernel.shape[0],
                      "dense needs [m, k] · [k, n]; got \(x.shape) · \(kernel.shape)")
         let m = x.shape[0], k = x.shape[1], n = kernel.shape[1]
-        var out = Tensor(uninitializedShape: [m, n])
+        let out = Tensor(uninitializedShape: [m, n])
         Kernels.sgemm(m: m, n: n, k: k, a: x.storage.pointer, lda: k, b: kernel.storage.pointer, ldb: n,
                       c: out.storage.pointer, ldc: n, bias: bias.map { UnsafePointer($0.storage.pointer) }, relu: relu)
         let y = out.detached, xd = x.detached, wd = kernel.detached
@@ -170,7 +170,7 @@ extension Tensor {
         precondition(input.rank == 4, "maxPool2D needs NHWC input; got \(input.shape)")
         let n = input.shape[0], c = input.shape[3]
         let oh = window.rows.output, ow = window.columns.output
-        var out = Tensor(uninitializedShape: [n, oh, ow, c])
+        let out = Tensor(uninitializedShape: [n, oh, ow, c])
         let recording = input.node != nil
         let argmax = recording ? UnsafeMutablePointer<Int32>.allocate(capacity: out.count) : nil
         let holder = argmax.map(IndexBuffer.init)
@@ -181,7 +181,7 @@ extension Tensor {
                           outH: oh, outW: ow, output: out.storage.pointer, argmax: argmax)
         let inShape = input.shape, count = out.count
         return recordOp(out, inputs: [input]) { g in
-            var dx = Tensor.zeros(inShape)
+            let dx = Tensor.zeros(inShape)
             Kernels.maxPool2DBackward(gradOutput: g.storage.pointer, argmax: holder!.pointer, count: count,
                                       batch: n, gradInput: dx.storage.pointer)
             return [dx]
@@ -193,7 +193,7 @@ extension Tensor {
         precondition(input.rank == 4, "averagePool2D needs NHWC input; got \(input.shape)")
         let n = input.shape[0], h = input.shape[1], w = input.shape[2], c = input.shape[3]
         let oh = window.rows.output, ow = window.columns.output
-        var out = Tensor(uninitializedShape: [n, oh, ow, c])
+        let out = Tensor(uninitializedShape: [n, oh, ow, c])
         Kernels.avgPool2D(input: input.storage.pointer, batch: n, height: h, width: w, channels: c,
                           poolH: window.rows.kernel, poolW: window.columns.kernel,
                           strideH: window.rows.stride, strideW: window.columns.stride,
@@ -201,7 +201,7 @@ extension Tensor {
                           outH: oh, outW: ow, output: out.storage.pointer)
         let inShape = input.shape
         return recordOp(out, inputs: [input]) { g in
-            var dx = Tensor.zeros(inShape)
+            let dx = Tensor.zeros(inShape)
             Kernels.avgPool2DBackward(gradOutput: g.storage.pointer, batch: n, height: h, width: w, channels: c,
                                       poolH: window.rows.kernel, poolW: window.columns.kernel,
                                       strideH: window.rows.stride, strideW: window.columns.stride,

@@ -17,7 +17,7 @@ extension Tensor {
     static func gemm(_ a: Tensor, _ b: Tensor, transA: Bool, transB: Bool) -> Tensor {
         let m = transA ? a.shape[1] : a.shape[0], k = transA ? a.shape[0] : a.shape[1]
         let n = transB ? b.shape[0] : b.shape[1]
-        var out = Tensor(uninitializedShape: [m, n])
+        let out = Tensor(uninitializedShape: [m, n])
         Kernels.sgemm(transA: transA, transB: transB, m: m, n: n, k: k,
                       a: a.storage.pointer, lda: a.shape[1], b: b.storage.pointer, ldb: b.shape[1],
                       c: out.storage.pointer, ldc: n)
@@ -30,7 +30,7 @@ extension Tensor {
         return Tensor.recordOp(out, inputs: [self]) { g in
             // dx = y ⊙ (g − Σ g⊙y) per row.
             let n = out.shape.last ?? 1
-            var dx = Tensor(uninitializedShape: g.shape)
+            let dx = Tensor(uninitializedShape: g.shape)
             let py = out.storage.pointer, pg = g.storage.pointer, pd = dx.storage.pointer
             for r in 0..<(g.count / Swift.max(n, 1)) {
                 let o = r * n
@@ -48,7 +48,7 @@ extension Tensor {
         return Tensor.recordOp(out, inputs: [self]) { g in
             // dx = g − softmax ⊙ Σ g per row.
             let n = out.shape.last ?? 1
-            var dx = Tensor(uninitializedShape: g.shape)
+            let dx = Tensor(uninitializedShape: g.shape)
             let py = out.storage.pointer, pg = g.storage.pointer, pd = dx.storage.pointer
             for r in 0..<(g.count / Swift.max(n, 1)) {
                 let o = r * n
@@ -63,7 +63,7 @@ extension Tensor {
     func softmaxValues(log: Bool) -> Tensor {
         precondition(rank >= 1, "softmax needs rank ≥ 1")
         let n = shape[rank - 1]
-        var out = Tensor(uninitializedShape: shape)
+        let out = Tensor(uninitializedShape: shape)
         let p = storage.pointer, o = out.storage.pointer
         for r in 0..<(count / Swift.max(n, 1)) {
             let base = r * n

@@ -57,7 +57,7 @@ extension Tensor {
     /// Uniform values in [low, high).
     public static func uniform(_ shape: [Int], low: Float = 0, high: Float = 1, seed: UInt64) -> Tensor {
         var g = SeededGenerator(seed: seed)
-        var t = Tensor(uninitializedShape: shape)
+        let t = Tensor(uninitializedShape: shape)
         for i in 0..<t.count { t.storage.pointer[i] = low + (high - low) * g.nextUniform() }
         return t
     }
@@ -65,7 +65,7 @@ extension Tensor {
     /// Normal values with the given mean and standard deviation.
     public static func normal(_ shape: [Int], mean: Float = 0, standardDeviation: Float = 1, seed: UInt64) -> Tensor {
         var g = SeededGenerator(seed: seed)
-        var t = Tensor(uninitializedShape: shape)
+        let t = Tensor(uninitializedShape: shape)
         for i in 0..<t.count { t.storage.pointer[i] = mean + standardDeviation * g.nextNormal() }
         return t
     }
@@ -74,7 +74,7 @@ extension Tensor {
     /// (Keras's `TruncatedNormal`).
     public static func truncatedNormal(_ shape: [Int], mean: Float = 0, standardDeviation: Float = 1, seed: UInt64) -> Tensor {
         var g = SeededGenerator(seed: seed)
-        var t = Tensor(uninitializedShape: shape)
+        let t = Tensor(uninitializedShape: shape)
         for i in 0..<t.count {
             var z = g.nextNormal()
             while Swift.abs(z) > 2 { z = g.nextNormal() }

@@ -16,7 +16,7 @@ extension Tensor {
         let axes = normalizedAxes(axes)
         var outShape = shape
         for a in axes { outShape[a] = 1 }
-        var out = Tensor(repeating: initial, shape: outShape)
+        let out = Tensor(repeating: initial, shape: outShape)
         let p = storage.pointer, o = out.storage.pointer
         // Fast paths: reducing a contiguous leading block (column sums) or trailing block (row sums).
         let lead = axes.isEmpty ? 0 : (axes == Array(0..<axes.count) ? axes.count : 0)
@@ -93,7 +93,7 @@ extension Tensor {
 
     /// Keeps only the first 1 of each reduced group of a 0/1 mask.
     private func cumulativeFirstMask(alongAxes axes: [Int], groupShape: [Int]) -> Tensor {
-        var seen = Tensor.zeros(groupShape)
+        let seen = Tensor.zeros(groupShape)
         var out = self
         out.makeUnique()
         let strides = broadcastStrides(groupShape, to: shape)

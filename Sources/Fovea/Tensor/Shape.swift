@@ -56,7 +56,7 @@ extension Tensor {
     func permutedValues(_ permutation: [Int]) -> Tensor {
         if permutation == Array(0..<rank) { return self.detached }
         let outShape = permutation.map { shape[$0] }
-        var out = Tensor(uninitializedShape: outShape)
+        let out = Tensor(uninitializedShape: outShape)
         var inStrides = [Int](repeating: 1, count: rank)
         for i in stride(from: rank - 2, through: 0, by: -1) { inStrides[i] = inStrides[i + 1] * shape[i + 1] }
         let strides = permutation.map { inStrides[$0] }
@@ -84,11 +84,11 @@ extension Tensor {
                      "batch slice \(range) out of range for shape \(shape)")
         let inner = count / Swift.max(shape[0], 1)
         var outShape = shape; outShape[0] = range.count
-        var out = Tensor(uninitializedShape: outShape)
+        let out = Tensor(uninitializedShape: outShape)
         out.storage.pointer.update(from: storage.pointer + range.lowerBound * inner, count: range.count * inner)
         let full = shape
         return Tensor.recordOp(out, inputs: [self]) { g in
-            var dx = Tensor.zeros(full)
+            let dx = Tensor.zeros(full)
             dx.storage.pointer.advanced(by: range.lowerBound * inner).update(from: g.storage.pointer, count: g.count)
             return [dx]
         }
@@ -98,14 +98,14 @@ extension Tensor {
     public func gathering(batchIndices indices: [Int]) -> Tensor {
         let inner = count / Swift.max(shape.first ?? 1, 1)
         var outShape = shape; outShape[0] = indices.count
-        var out = Tensor(uninitializedShape: outShape)
+        let out = Tensor(uninitializedShape: outShape)
         for (r, i) in indices.enumerated() {
             precondition(i >= 0 && i < shape[0], "row \(i) out of range for shape \(shape)")
             (out.storage.pointer + r * inner).update(from: storage.pointer + i * inner, count: inner)
         }
         let full = shape
         return Tensor.recordOp(out, inputs: [self]) { g in
-            var dx = Tensor.zeros(full)
+            let dx = Tensor.zeros(full)
             for (r, i) in indices.enumerated() {
                 for j in 0..<inner { dx.storage.pointer[i * inner + j] += g.storage.pointer[r * inner + j] }
             }
@@ -124,7 +124,7 @@ extension Tensor {
         }
         var outShape = first.shape
         outShape[a] = tensors.reduce(0) { $0 + $1.shape[a] }
-        var out = Tensor(uninitializedShape: outShape)
+        let out = Tensor(uninitializedShape: outShape)
         let outer = first.shape[..<a].reduce(1, *)
         let inner = first.shape[(a + 1)...].reduce(1, *)
         let rowOut = outShape[a] * inner
@@ -139,7 +139,7 @@ extension Tensor {
         return recordOp(out, inputs: tensors) { g in
             var start = 0
             return zip(widths, shapes).map { width, shape in
-                var piece = Tensor(uninitializedShape: shape)
+                let piece = Tensor(uninitializedShape: shape)
                 for o in 0..<outer { (piece.storage.pointer + o * width).update(from: g.storage.pointer + o * rowOut + start, count: width) }
                 start += width
                 return piece
