@@ -22,6 +22,13 @@ struct TrainCommand: ParsableCommand {
     @Option(help: "Where to save the trained model (default: <model>.safetensors).") var output: String?
     @OptionGroup var data: DataOptions
 
+    func validate() throws {
+        if let limit, limit <= 0 { throw ValidationError("--limit must be a positive number of images") }
+        if epochs < 0 { throw ValidationError("--epochs cannot be negative") }
+        if batchSize <= 0 { throw ValidationError("--batch-size must be positive") }
+        if let threads, threads <= 0 { throw ValidationError("--threads must be positive") }
+    }
+
     func run() throws {
         if let threads { ThreadPool.threadCount = threads }
         let mnist = try data.load()

@@ -105,6 +105,20 @@ final class ModelFileTests: XCTestCase {
         }
     }
 
+    func testArchitecturesWithUnsupportedPartsAreErrors() throws {
+        func model(_ layers: [[String: Any]]) -> [String: Any] { ["class_name": "Sequential", "config": ["name": "m", "layers": layers]] }
+        XCTAssertThrowsError(try Sequential.fromArchitecture(model([["class_name": "InputLayer", "config": ["batch_shape": [NSNull(), NSNull(), 3]]]]))) {
+            XCTAssertTrue("\($0)".contains("unknown or non-positive"), "\($0)")
+        }
+        XCTAssertThrowsError(try Sequential.fromArchitecture(model([["class_name": "LSTM", "config": ["units": 3]]]))) {
+            XCTAssertTrue("\($0)".contains("'LSTM' is not supported"), "\($0)")
+        }
+        XCTAssertThrowsError(try Sequential.fromArchitecture(model([["class_name": "Conv2D", "config": ["filters": "many", "kernel_size": 3]]]))) {
+            XCTAssertTrue("\($0)".contains("'filters' must be an integer"), "\($0)")
+        }
+        XCTAssertThrowsError(try Sequential.fromArchitecture(["class_name": "Functional"])) { XCTAssertTrue("\($0)".contains("Sequential"), "\($0)") }
+    }
+
     func testNewerFormatVersionIsRefused() throws {
         let data = try SafeTensors.encode([("w", Tensor([1, 2]))], metadata: ["format": "fovea", "format_version": "99"])
         let url = dir.appendingPathComponent("future.safetensors")

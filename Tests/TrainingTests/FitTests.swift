@@ -105,6 +105,17 @@ final class FitTests: XCTestCase {
         XCTAssertThrowsError(try model.fit(x: Tensor.zeros([4, 4]), y: Tensor(shape: [4], scalars: [0, 1, 2, 1]), verbose: 0)) { error in
             XCTAssertTrue("\(error)".contains("label 2.0"), "\(error)")
         }
+        let mse = try toyModel()
+        mse.compile(optimizer: SGD(), loss: .meanSquaredError)
+        XCTAssertThrowsError(try mse.fit(x: Tensor.zeros([4, 4]), y: Tensor.zeros([4]), verbose: 0)) { error in
+            XCTAssertTrue("\(error)".contains("(4,)") && "\(error)".contains("(None, 2)") && "\(error)".contains("mean_squared_error"), "\(error)")
+        }
+        XCTAssertThrowsError(try mse.evaluate(x: Tensor.zeros([4, 4]), y: Tensor.zeros([4, 3]))) { error in
+            XCTAssertTrue("\(error)".contains("(4, 3)"), "\(error)")
+        }
+        XCTAssertThrowsError(try model.fit(x: Tensor.zeros([4, 4]), y: Tensor.zeros([4, 2]), verbose: 0)) { error in
+            XCTAssertTrue("\(error)".contains("one class index per sample"), "\(error)")
+        }
         XCTAssertThrowsError(try model.fit(x: Tensor.zeros([4, 4]), y: Tensor.zeros([4]), verbose: 0, validationSplit: 0.99)) { error in
             XCTAssertTrue("\(error)".contains("not enough"), "\(error)")
         }

@@ -26,7 +26,11 @@ extension Layer {
         case "InputLayer":
             let shape = try r.intList("batch_shape", default: nil) ?? r.intList("batch_input_shape", default: nil)
             guard let shape, shape.count >= 1 else { throw FoveaError("InputLayer config needs batch_shape") }
-            layer = Input(shape: Array(shape.dropFirst()).map { $0 ?? -1 }, name: r.name)
+            let dims = Array(shape.dropFirst())
+            guard dims.allSatisfy({ ($0 ?? 0) > 0 }) else {
+                throw FoveaError("InputLayer '\(r.name ?? "?")': batch_shape \(formatShape(shape)) has unknown or non-positive dimensions; Fovea needs every dimension but the batch")
+            }
+            layer = Input(shape: dims.map { $0! }, name: r.name)
         case "Conv2D":
             layer = Conv2D(filters: try r.int("filters"), kernelSize: try r.pair("kernel_size"),
                            strides: try r.pair("strides", default: (1, 1)), padding: try r.padding(),

@@ -65,7 +65,16 @@ extension Sequential {
                 throw FoveaError("\(what): x has samples of shape \(formatShape(given)) but model \(name) takes \(formatShape(expected))")
             }
         }
+        if !loss.takesClassIndices, let output = outputShape, output.dropFirst().allSatisfy({ $0 != nil }) {
+            let perSample = output.dropFirst().reduce(1) { $0 * $1! }
+            guard y.count == x.shape[0] * perSample else {
+                throw FoveaError("\(what): targets of shape \(formatShape(y.shape)) do not fit the model's output \(formatShape(output)); \(loss.kerasName) needs one target per output value (one-hot rows for class labels, or use sparseCategoricalCrossentropy with class indices)")
+            }
+        }
         if loss.takesClassIndices, let classes = outputShape?.last ?? nil {
+            guard y.count == x.shape[0] else {
+                throw FoveaError("\(what): sparseCategoricalCrossentropy takes one class index per sample; got targets of shape \(formatShape(y.shape)) for \(x.shape[0]) samples")
+            }
             if let bad = y.scalars.first(where: { $0 < 0 || $0 >= Float(classes) || $0 != $0.rounded() }) {
                 throw FoveaError("\(what): label \(bad) is not a class index in 0..<\(classes)")
             }
