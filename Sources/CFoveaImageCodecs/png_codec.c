@@ -90,19 +90,42 @@ static int png_run(const uint8_t *data, size_t size, float *out, size_t out_coun
     png_uint_32 width = 0, height = 0;
     int bit_depth = 0, color_type = 0, interlace = 0;
     png_get_IHDR(png, png_info, &width, &height, &bit_depth, &color_type, &interlace, NULL, NULL);
-    png_set_expand(png);  // palette -> RGB(A), gray < 8 bits -> 8 bits, tRNS -> alpha
-    (void)png_set_interlace_handling(png);
-    png_read_update_info(png, png_info);
-
+    // The decoded layout, worked out from the header alone: png_read_update_info allocates (and
+    // clears) row buffers, so it runs only after the caller has checked the size.
+    int has_trns = png_get_valid(png, png_info, PNG_INFO_tRNS) != 0;
+    int channels;
+    switch (color_type) {
+    case PNG_COLOR_TYPE_GRAY: channels = 1 + has_trns; break;
+    case PNG_COLOR_TYPE_GRAY_ALPHA: channels = 2; break;
+    case PNG_COLOR_TYPE_PALETTE: channels = 3 + has_trns; break;
+    case PNG_COLOR_TYPE_RGB: channels = 3 + has_trns; break;
+    case PNG_COLOR_TYPE_RGB_ALPHA: channels = 4; break;
+    default: channels = 0; break;
+    }
     info->width = width;
     info->height = height;
-    info->channels = png_get_channels(png, png_info);
-    info->bit_depth = png_get_bit_depth(png, png_info);
+    info->channels = channels;
+    info->bit_depth = bit_depth == 16 ? 16 : 8;
     info->interlaced = interlace != PNG_INTERLACE_NONE;
 
     if (out == NULL) {
         png_destroy_read_struct(&png, &png_info, NULL);
         return FOVEA_IMG_OK;
+    }
+    if (channels == 0 || (size_t)width * (size_t)channels * (size_t)height != out_count) {
+        png_destroy_read_struct(&png, &png_info, NULL);
+        set_message(message, "output buffer does not match the image");
+        return FOVEA_IMG_BAD_ARGUMENT;
+    }
+
+    png_set_expand(png);  // palette -> RGB(A), gray < 8 bits -> 8 bits, tRNS -> alpha
+    (void)png_set_interlace_handling(png);
+    png_read_update_info(png, png_info);
+    if (png_get_channels(png, png_info) != channels ||
+        png_get_bit_depth(png, png_info) != info->bit_depth) {
+        png_destroy_read_struct(&png, &png_info, NULL);
+        set_message(message, "unexpected layout after expansion");
+        return FOVEA_IMG_UNSUPPORTED;
     }
     size_t per_row = (size_t)width * (size_t)info->channels;
     if (width == 0 || height == 0 || per_row * height != out_count ||

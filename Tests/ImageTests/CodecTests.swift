@@ -78,7 +78,7 @@ final class PNGTests: XCTestCase {
         XCTAssertEqual(image.pixels[0...2], [0, 1, 255])
 
         let gray = PNGWriter.png(width: 3, height: 1, bitDepth: 16, colorType: 0) { x, _ in [values[x + 3]] }
-        XCTAssertEqual(try Image.decode(gray).pixels, [1000 / 257, 32768 / 257, 12345 / 257].map { Float($0) })
+        XCTAssertEqual(try Image.decode(gray).pixels, [1000, 32768, 12345].map { Float($0) / 257 })
     }
 
     func testSixteenBitRGBAIsDividedBy257() throws {
