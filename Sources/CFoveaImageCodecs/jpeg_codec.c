@@ -87,6 +87,8 @@ static int jpeg_run(const uint8_t *data, size_t size, float *out, size_t out_cou
     decoder.err = &context.manager;
     JSAMPLE *volatile row = NULL;
     if (setjmp(context.jump)) {
+        info->width = decoder.image_width;  // what the header declared, for the error message
+        info->height = decoder.image_height;
         jpeg_destroy_decompress(&decoder);
         free(row);
         if (message[0] == 0) set_text(message, "libjpeg error");

@@ -33,6 +33,33 @@ final class MalformedImageTests: XCTestCase {
         }
     }
 
+    func testOversizedFileIsNotRead() throws {
+        let directory = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let url = directory.appendingPathComponent("huge.png")
+        var bytes = try gradient(width: 4, height: 4, channels: 3).pngData()
+        FileManager.default.createFile(atPath: url.path, contents: Data(bytes))
+        // A sparse 40 MiB file: more than 1 pixel × 8 bytes + 16 MiB of metadata allowance.
+        let handle = try FileHandle(forWritingTo: url)
+        try handle.truncate(atOffset: 40 << 20)
+        try handle.close()
+        XCTAssertThrowsError(try Image.read(from: url, maxPixels: 1)) { error in
+            XCTAssertEqual(error as? ImageError, .fileTooLarge(file: url.path, bytes: 40 << 20, limit: 8 + (16 << 20)))
+        }
+        // Within the default limit it is read (and the trailing zeros after IEND are ignored).
+        bytes = try gradient(width: 4, height: 4, channels: 3).pngData()
+        XCTAssertEqual(try Image.read(from: url), try Image.decode(bytes))
+    }
+
+    func testDirectoryIsUnreadable() throws {
+        let directory = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        XCTAssertThrowsError(try Image.read(from: directory)) { error in
+            guard case .unreadable(let file, _)? = error as? ImageError else { return XCTFail("\(error)") }
+            XCTAssertEqual(file, directory.path)
+        }
+    }
+
     func testMissingFile() {
         let url = URL(fileURLWithPath: "/nonexistent-fovea-dir/missing.png")
         XCTAssertThrowsError(try Image.read(from: url)) { error in
@@ -97,7 +124,7 @@ final class MalformedImageTests: XCTestCase {
         var jpeg = try sampleJPEG()
         let sof = sofOffset(jpeg)
         jpeg[sof + 5] = 0; jpeg[sof + 6] = 0  // height (the width follows at +7)
-        guard case .zeroSize? = assertDecodeFails(jpeg, name: "flat.jpg") else { return XCTFail() }
+        XCTAssertEqual(assertDecodeFails(jpeg, name: "flat.jpg"), .zeroSize(file: "flat.jpg", width: 32, height: 0))
     }
 
     func testMorePixelsThanTheLimit() throws {

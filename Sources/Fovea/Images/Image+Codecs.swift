@@ -10,6 +10,11 @@ import Darwin
 private let pngSignature: [UInt8] = [0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A]
 private let jpegSignature: [UInt8] = [0xFF, 0xD8, 0xFF]
 
+/// `read(2)` (inside `Image`, `read` names `Image.read(from:)`).
+private func posixRead(_ descriptor: Int32, _ buffer: UnsafeMutableRawPointer?, _ count: Int) -> Int {
+    read(descriptor, buffer, count)
+}
+
 private enum Format {
     case png, jpeg
     var name: String { self == .png ? "PNG" : "JPEG" }
@@ -25,13 +30,50 @@ extension Image {
     /// pixels (checked from the header, before any pixel memory is allocated).
     public static func read(from url: URL, maxPixels: Int = 100_000_000) throws -> Image {
         let name = url.path
-        let data: Data
-        do {
-            data = try Data(contentsOf: url)
-        } catch {
-            throw ImageError.unreadable(file: name, reason: Image.reason(of: error))
+        let data = try readBounded(path: name, limit: fileByteLimit(maxPixels: maxPixels))
+        return try decode(data, name: name, maxPixels: maxPixels)
+    }
+
+    /// The most bytes `read` accepts: an uncompressed 16-bit RGBA image of `maxPixels` pixels
+    /// (8 bytes each) plus 16 MiB for metadata (ICC profiles, EXIF, thumbnails, chunk overhead).
+    static func fileByteLimit(maxPixels: Int) -> Int {
+        let (pixelBytes, overflow) = max(maxPixels, 0).multipliedReportingOverflow(by: 8)
+        let (limit, overflow2) = pixelBytes.addingReportingOverflow(16 << 20)
+        return overflow || overflow2 ? Int.max : limit
+    }
+
+    /// Reads a whole file, refusing (before allocating) one larger than `limit` bytes; also stops
+    /// at `limit` for files whose size is not known up front (pipes, devices).
+    private static func readBounded(path: String, limit: Int) throws -> [UInt8] {
+        let descriptor = open(path, O_RDONLY | O_CLOEXEC)
+        guard descriptor >= 0 else { throw ImageError.unreadable(file: path, reason: String(cString: strerror(errno))) }
+        defer { close(descriptor) }
+        var status = stat()
+        guard fstat(descriptor, &status) == 0 else {
+            throw ImageError.unreadable(file: path, reason: String(cString: strerror(errno)))
         }
-        return try decode([UInt8](data), name: name, maxPixels: maxPixels)
+        if (status.st_mode & S_IFMT) == S_IFDIR {
+            throw ImageError.unreadable(file: path, reason: "it is a directory")
+        }
+        let knownSize = (status.st_mode & S_IFMT) == S_IFREG ? Int(status.st_size) : nil
+        if let knownSize, knownSize > limit {
+            throw ImageError.fileTooLarge(file: path, bytes: knownSize, limit: limit)
+        }
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(min(knownSize ?? 65536, limit))
+        var chunk = [UInt8](repeating: 0, count: 1 << 20)
+        while true {
+            let count = chunk.withUnsafeMutableBytes { posixRead(descriptor, $0.baseAddress, $0.count) }
+            if count < 0 {
+                if errno == EINTR { continue }
+                throw ImageError.unreadable(file: path, reason: String(cString: strerror(errno)))
+            }
+            if count == 0 { return bytes }
+            if bytes.count + count > limit {
+                throw ImageError.fileTooLarge(file: path, bytes: bytes.count + count, limit: limit)
+            }
+            bytes.append(contentsOf: chunk[0..<count])
+        }
     }
 
     /// Decodes PNG or JPEG bytes (chosen by signature). `name` is used in error messages.

@@ -20,6 +20,9 @@ public enum ImageError: Error, CustomStringConvertible, Equatable, Sendable {
     case zeroSize(file: String, width: Int, height: Int)
     /// The header declares more pixels than the caller's `maxPixels` (checked before allocating).
     case tooManyPixels(file: String, width: Int, height: Int, limit: Int)
+    /// The file is larger than any image of at most `maxPixels` pixels could reasonably be
+    /// (`maxPixels × 8` bytes plus 16 MiB for metadata); it is not read into memory.
+    case fileTooLarge(file: String, bytes: Int, limit: Int)
     /// A valid image of a kind this library does not handle (e.g. a CMYK JPEG).
     case unsupported(file: String, format: String, reason: String)
     /// The image's dimensions, channel count or pixel count are inconsistent or out of range for
@@ -33,7 +36,7 @@ public enum ImageError: Error, CustomStringConvertible, Equatable, Sendable {
         switch self {
         case .unreadable(let file, _), .unwritable(let file, _), .empty(let file),
              .unrecognizedFormat(let file, _), .truncated(let file, _, _), .corrupt(let file, _, _),
-             .zeroSize(let file, _, _), .tooManyPixels(let file, _, _, _), .unsupported(let file, _, _),
+             .zeroSize(let file, _, _), .tooManyPixels(let file, _, _, _), .fileTooLarge(let file, _, _), .unsupported(let file, _, _),
              .invalidImage(let file, _), .encodingFailed(let file, _, _):
             return file
         }
@@ -60,6 +63,9 @@ public enum ImageError: Error, CustomStringConvertible, Equatable, Sendable {
         case .tooManyPixels(let file, let width, let height, let limit):
             return "\(file): the image is \(width)×\(height) pixels, more than the limit of \(limit) "
                 + "(raise maxPixels to read it)"
+        case .fileTooLarge(let file, let bytes, let limit):
+            return "\(file): the file has \(bytes) bytes, more than the \(limit) bytes an image within maxPixels "
+                + "can need (raise maxPixels to read it)"
         case .unsupported(let file, let format, let reason):
             return "\(file): unsupported \(format): \(reason)"
         case .invalidImage(let file, let reason):
