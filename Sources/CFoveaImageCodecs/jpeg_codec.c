@@ -77,81 +77,98 @@ static void set_text(char *message, const char *text) {
     message[FOVEA_IMG_MESSAGE_SIZE - 1] = 0;
 }
 
-static int jpeg_run(const uint8_t *data, size_t size, float *out, size_t out_count,
-                    fovea_img_info *info, char *message) {
+// Everything the error path reads after longjmp lives on the heap (automatic variables changed
+// after setjmp would be indeterminate there).
+typedef struct {
     struct jpeg_decompress_struct decoder;
     jpeg_error_context context;
-    memset(&decoder, 0, sizeof decoder);
+    JSAMPLE *row;
+} decode_state;
+
+static int jpeg_run_state(decode_state *s, const uint8_t *data, size_t size, float *out, size_t out_count,
+                          fovea_img_info *info, char *message) {
     memset(info, 0, sizeof *info);
-    install(&context, message);
-    decoder.err = &context.manager;
-    JSAMPLE *volatile row = NULL;
-    if (setjmp(context.jump)) {
-        info->width = decoder.image_width;  // what the header declared, for the error message
-        info->height = decoder.image_height;
-        jpeg_destroy_decompress(&decoder);
-        free(row);
+    install(&s->context, message);
+    s->decoder.err = &s->context.manager;
+    if (setjmp(s->context.jump)) {
+        info->width = s->decoder.image_width;  // what the header declared, for the error message
+        info->height = s->decoder.image_height;
+        jpeg_destroy_decompress(&s->decoder);
+        free(s->row);
         if (message[0] == 0) set_text(message, "libjpeg error");
-        return failure_status(&context);
+        return failure_status(&s->context);
     }
-    jpeg_create_decompress(&decoder);
-    if (size == 0) { context.truncated = 1; set_text(message, "empty input"); longjmp(context.jump, 1); }
-    jpeg_mem_src(&decoder, data, (unsigned long)size);
-    jpeg_read_header(&decoder, TRUE);
-    if (decoder.num_components == 1) {
-        decoder.out_color_space = JCS_GRAYSCALE;
-    } else if (decoder.jpeg_color_space == JCS_YCbCr || decoder.jpeg_color_space == JCS_RGB) {
-        decoder.out_color_space = JCS_RGB;
+    jpeg_create_decompress(&s->decoder);
+    if (size == 0) { s->context.truncated = 1; set_text(message, "empty input"); longjmp(s->context.jump, 1); }
+    jpeg_mem_src(&s->decoder, data, (unsigned long)size);
+    jpeg_read_header(&s->decoder, TRUE);
+    if (s->decoder.num_components == 1) {
+        s->decoder.out_color_space = JCS_GRAYSCALE;
+    } else if (s->decoder.jpeg_color_space == JCS_YCbCr || s->decoder.jpeg_color_space == JCS_RGB) {
+        s->decoder.out_color_space = JCS_RGB;
     } else {
-        jpeg_destroy_decompress(&decoder);
+        jpeg_destroy_decompress(&s->decoder);
         set_text(message, "only grayscale and RGB/YCbCr JPEGs are supported (not CMYK/YCCK)");
         return FOVEA_IMG_UNSUPPORTED;
     }
-    jpeg_calc_output_dimensions(&decoder);
-    info->width = decoder.output_width;
-    info->height = decoder.output_height;
-    info->channels = decoder.output_components;
+    jpeg_calc_output_dimensions(&s->decoder);
+    info->width = s->decoder.output_width;
+    info->height = s->decoder.output_height;
+    info->channels = s->decoder.output_components;
     info->bit_depth = 8;
-    info->interlaced = decoder.progressive_mode ? 1 : 0;
+    info->interlaced = s->decoder.progressive_mode ? 1 : 0;
     if (out == NULL) {
-        jpeg_destroy_decompress(&decoder);
+        jpeg_destroy_decompress(&s->decoder);
         return FOVEA_IMG_OK;
     }
     size_t per_row = (size_t)info->width * (size_t)info->channels;
     if (info->width == 0 || info->height == 0 || per_row * info->height != out_count) {
-        jpeg_destroy_decompress(&decoder);
+        jpeg_destroy_decompress(&s->decoder);
         set_text(message, "output buffer does not match the image");
         return FOVEA_IMG_BAD_ARGUMENT;
     }
-    row = (JSAMPLE *)malloc(per_row);
-    if (row == NULL) {
-        jpeg_destroy_decompress(&decoder);
+    s->row = (JSAMPLE *)malloc(per_row);
+    if (s->row == NULL) {
+        jpeg_destroy_decompress(&s->decoder);
         set_text(message, "out of memory");
         return FOVEA_IMG_OUT_OF_MEMORY;
     }
-    jpeg_start_decompress(&decoder);
-    if ((size_t)decoder.output_width * (size_t)decoder.output_components != per_row) {
-        jpeg_destroy_decompress(&decoder);
-        free(row);
+    jpeg_start_decompress(&s->decoder);
+    if ((size_t)s->decoder.output_width * (size_t)s->decoder.output_components != per_row) {
+        jpeg_destroy_decompress(&s->decoder);
+        free(s->row);
         set_text(message, "output dimensions changed while decoding");
         return FOVEA_IMG_BAD_ARGUMENT;
     }
-    while (decoder.output_scanline < decoder.output_height) {
-        size_t y = decoder.output_scanline;
-        JSAMPROW rows[1] = { row };
-        if (jpeg_read_scanlines(&decoder, rows, 1) != 1) {
-            jpeg_destroy_decompress(&decoder);
-            free(row);
+    while (s->decoder.output_scanline < s->decoder.output_height) {
+        size_t y = s->decoder.output_scanline;
+        JSAMPROW rows[1] = { s->row };
+        if (jpeg_read_scanlines(&s->decoder, rows, 1) != 1) {
+            jpeg_destroy_decompress(&s->decoder);
+            free(s->row);
             set_text(message, "could not read scanline");
             return FOVEA_IMG_TRUNCATED;
         }
         float *target = out + y * per_row;
-        for (size_t i = 0; i < per_row; i++) target[i] = (float)row[i];
+        for (size_t i = 0; i < per_row; i++) target[i] = (float)s->row[i];
     }
-    jpeg_finish_decompress(&decoder);
-    jpeg_destroy_decompress(&decoder);
-    free(row);
+    jpeg_finish_decompress(&s->decoder);
+    jpeg_destroy_decompress(&s->decoder);
+    free(s->row);
     return FOVEA_IMG_OK;
+}
+
+static int jpeg_run(const uint8_t *data, size_t size, float *out, size_t out_count,
+                    fovea_img_info *info, char *message) {
+    decode_state *state = (decode_state *)calloc(1, sizeof(decode_state));
+    if (state == NULL) {
+        message[0] = 0;
+        set_text(message, "out of memory");
+        return FOVEA_IMG_OUT_OF_MEMORY;
+    }
+    int status = jpeg_run_state(state, data, size, out, out_count, info, message);
+    free(state);
+    return status;
 }
 
 int fovea_jpeg_info(const uint8_t *data, size_t size, fovea_img_info *info, char *message) {
@@ -200,8 +217,15 @@ static void destination_term(j_compress_ptr encoder) {
     destination->length = destination->capacity - destination->manager.free_in_buffer;
 }
 
-int fovea_jpeg_encode(const uint8_t *pixels, uint32_t width, uint32_t height, int channels,
-                      int quality, int progressive, uint8_t **out, size_t *out_size, char *message) {
+typedef struct {
+    struct jpeg_compress_struct encoder;
+    jpeg_error_context context;
+    memory_destination destination;
+} encode_state;
+
+static int jpeg_encode_state(encode_state *s, const uint8_t *pixels, uint32_t width, uint32_t height,
+                             int channels, int quality, int progressive, uint8_t **out, size_t *out_size,
+                             char *message) {
     *out = NULL;
     *out_size = 0;
     message[0] = 0;
@@ -216,40 +240,49 @@ int fovea_jpeg_encode(const uint8_t *pixels, uint32_t width, uint32_t height, in
     if (quality < 1) quality = 1;
     if (quality > 100) quality = 100;
 
-    struct jpeg_compress_struct encoder;
-    jpeg_error_context context;
-    memory_destination destination;
-    memset(&encoder, 0, sizeof encoder);
-    memset(&destination, 0, sizeof destination);
-    install(&context, message);
-    encoder.err = &context.manager;
-    if (setjmp(context.jump)) {
-        jpeg_destroy_compress(&encoder);
-        free(destination.buffer);
+    install(&s->context, message);
+    s->encoder.err = &s->context.manager;
+    if (setjmp(s->context.jump)) {
+        jpeg_destroy_compress(&s->encoder);
+        free(s->destination.buffer);
         if (message[0] == 0) set_text(message, "libjpeg error");
-        return context.out_of_memory ? FOVEA_IMG_OUT_OF_MEMORY : FOVEA_IMG_ENCODE_FAILED;
+        return s->context.out_of_memory ? FOVEA_IMG_OUT_OF_MEMORY : FOVEA_IMG_ENCODE_FAILED;
     }
-    jpeg_create_compress(&encoder);
-    destination.manager.init_destination = destination_init;
-    destination.manager.empty_output_buffer = destination_empty;
-    destination.manager.term_destination = destination_term;
-    encoder.dest = &destination.manager;
-    encoder.image_width = width;
-    encoder.image_height = height;
-    encoder.input_components = channels;
-    encoder.in_color_space = channels == 1 ? JCS_GRAYSCALE : JCS_RGB;
-    jpeg_set_defaults(&encoder);
-    jpeg_set_quality(&encoder, quality, TRUE);
-    if (progressive) jpeg_simple_progression(&encoder);
-    jpeg_start_compress(&encoder, TRUE);
+    jpeg_create_compress(&s->encoder);
+    s->destination.manager.init_destination = destination_init;
+    s->destination.manager.empty_output_buffer = destination_empty;
+    s->destination.manager.term_destination = destination_term;
+    s->encoder.dest = &s->destination.manager;
+    s->encoder.image_width = width;
+    s->encoder.image_height = height;
+    s->encoder.input_components = channels;
+    s->encoder.in_color_space = channels == 1 ? JCS_GRAYSCALE : JCS_RGB;
+    jpeg_set_defaults(&s->encoder);
+    jpeg_set_quality(&s->encoder, quality, TRUE);
+    if (progressive) jpeg_simple_progression(&s->encoder);
+    jpeg_start_compress(&s->encoder, TRUE);
     size_t per_row = (size_t)width * (size_t)channels;
-    while (encoder.next_scanline < encoder.image_height) {
-        JSAMPROW rows[1] = { (JSAMPROW)(pixels + (size_t)encoder.next_scanline * per_row) };
-        jpeg_write_scanlines(&encoder, rows, 1);
+    while (s->encoder.next_scanline < s->encoder.image_height) {
+        JSAMPROW rows[1] = { (JSAMPROW)(pixels + (size_t)s->encoder.next_scanline * per_row) };
+        jpeg_write_scanlines(&s->encoder, rows, 1);
     }
-    jpeg_finish_compress(&encoder);
-    jpeg_destroy_compress(&encoder);
-    *out = destination.buffer;
-    *out_size = destination.length;
+    jpeg_finish_compress(&s->encoder);
+    jpeg_destroy_compress(&s->encoder);
+    *out = s->destination.buffer;
+    *out_size = s->destination.length;
     return FOVEA_IMG_OK;
+}
+
+int fovea_jpeg_encode(const uint8_t *pixels, uint32_t width, uint32_t height, int channels,
+                      int quality, int progressive, uint8_t **out, size_t *out_size, char *message) {
+    encode_state *state = (encode_state *)calloc(1, sizeof(encode_state));
+    if (state == NULL) {
+        *out = NULL;
+        *out_size = 0;
+        set_text(message, "out of memory");
+        return FOVEA_IMG_OUT_OF_MEMORY;
+    }
+    int status = jpeg_encode_state(state, pixels, width, height, channels, quality, progressive, out, out_size, message);
+    free(state);
+    return status;
 }

@@ -54,17 +54,17 @@ static void png_read_callback(png_structp png, png_bytep out, size_t count) {
     context->position += count;
 }
 
-static int png_run(const uint8_t *data, size_t size, float *out, size_t out_count,
-                   fovea_img_info *info, char *message) {
-    png_context context;
-    memset(&context, 0, sizeof context);
-    context.data = data;
-    context.size = size;
-    context.message = message;
+// The context (read by the error path after longjmp) lives on the heap: automatic variables
+// changed after setjmp would be indeterminate there.
+static int png_run_state(png_context *s, const uint8_t *data, size_t size, float *out, size_t out_count,
+                         fovea_img_info *info, char *message) {
+    s->data = data;
+    s->size = size;
+    s->message = message;
     message[0] = 0;
     memset(info, 0, sizeof *info);
 
-    png_structp png = png_create_read_struct(PNG_LIBPNG_VER_STRING, &context,
+    png_structp png = png_create_read_struct(PNG_LIBPNG_VER_STRING, s,
                                              png_error_callback, png_warning_callback);
     if (png == NULL) { set_message(message, "out of memory"); return FOVEA_IMG_OUT_OF_MEMORY; }
     png_infop png_info = png_create_info_struct(png);
@@ -80,9 +80,9 @@ static int png_run(const uint8_t *data, size_t size, float *out, size_t out_coun
         free(rows);
         png_destroy_read_struct(&png, &png_info, NULL);
         if (message[0] == 0) set_message(message, "libpng error");
-        return context.truncated ? FOVEA_IMG_TRUNCATED : FOVEA_IMG_CORRUPT;
+        return s->truncated ? FOVEA_IMG_TRUNCATED : FOVEA_IMG_CORRUPT;
     }
-    png_set_read_fn(png, &context, png_read_callback);
+    png_set_read_fn(png, s, png_read_callback);
     // The caller bounds width*height (maxPixels); libpng's own 1,000,000-per-side default is lifted.
     png_set_user_limits(png, 0x7fffffffU, 0x7fffffffU);
 
@@ -154,7 +154,7 @@ static int png_run(const uint8_t *data, size_t size, float *out, size_t out_coun
     png_read_image(png, rows);
     png_read_end(png, NULL);
 
-    if (context.short_image_data) {
+    if (s->short_image_data) {
         free(samples);
         free(rows);
         png_destroy_read_struct(&png, &png_info, NULL);
@@ -173,6 +173,15 @@ static int png_run(const uint8_t *data, size_t size, float *out, size_t out_coun
     free(rows);
     png_destroy_read_struct(&png, &png_info, NULL);
     return FOVEA_IMG_OK;
+}
+
+static int png_run(const uint8_t *data, size_t size, float *out, size_t out_count,
+                   fovea_img_info *info, char *message) {
+    png_context *context = (png_context *)calloc(1, sizeof(png_context));
+    if (context == NULL) { set_message(message, "out of memory"); return FOVEA_IMG_OUT_OF_MEMORY; }
+    int status = png_run_state(context, data, size, out, out_count, info, message);
+    free(context);
+    return status;
 }
 
 int fovea_png_info(const uint8_t *data, size_t size, fovea_img_info *info, char *message) {
@@ -204,8 +213,8 @@ static void png_write_callback(png_structp png, png_bytep bytes, size_t count) {
 
 static void png_flush_callback(png_structp png) { (void)png; }
 
-int fovea_png_encode(const uint8_t *pixels, uint32_t width, uint32_t height, int channels,
-                     int interlaced, uint8_t **out, size_t *out_size, char *message) {
+static int png_encode_state(png_context *s, const uint8_t *pixels, uint32_t width, uint32_t height,
+                            int channels, int interlaced, uint8_t **out, size_t *out_size, char *message) {
     message[0] = 0;
     *out = NULL;
     *out_size = 0;
@@ -221,11 +230,9 @@ int fovea_png_encode(const uint8_t *pixels, uint32_t width, uint32_t height, int
         set_message(message, "width and height must be between 1 and 2^31-1");
         return FOVEA_IMG_BAD_ARGUMENT;
     }
-    png_context context;
-    memset(&context, 0, sizeof context);
-    context.message = message;
+    s->message = message;
 
-    png_structp png = png_create_write_struct(PNG_LIBPNG_VER_STRING, &context,
+    png_structp png = png_create_write_struct(PNG_LIBPNG_VER_STRING, s,
                                               png_error_callback, png_warning_callback);
     if (png == NULL) { set_message(message, "out of memory"); return FOVEA_IMG_OUT_OF_MEMORY; }
     png_infop png_info = png_create_info_struct(png);
@@ -236,12 +243,12 @@ int fovea_png_encode(const uint8_t *pixels, uint32_t width, uint32_t height, int
     }
     if (setjmp(png_jmpbuf(png))) {
         png_destroy_write_struct(&png, &png_info);
-        free(context.buffer);
+        free(s->buffer);
         if (message[0] == 0) set_message(message, "libpng error");
-        return context.out_of_memory ? FOVEA_IMG_OUT_OF_MEMORY : FOVEA_IMG_ENCODE_FAILED;
+        return s->out_of_memory ? FOVEA_IMG_OUT_OF_MEMORY : FOVEA_IMG_ENCODE_FAILED;
     }
     png_set_user_limits(png, 0x7fffffffU, 0x7fffffffU);
-    png_set_write_fn(png, &context, png_write_callback, png_flush_callback);
+    png_set_write_fn(png, s, png_write_callback, png_flush_callback);
     png_set_IHDR(png, png_info, width, height, 8, color_type,
                  interlaced ? PNG_INTERLACE_ADAM7 : PNG_INTERLACE_NONE,
                  PNG_COMPRESSION_TYPE_DEFAULT, PNG_FILTER_TYPE_DEFAULT);
@@ -253,9 +260,23 @@ int fovea_png_encode(const uint8_t *pixels, uint32_t width, uint32_t height, int
     }
     png_write_end(png, NULL);
     png_destroy_write_struct(&png, &png_info);
-    *out = context.buffer;
-    *out_size = context.length;
+    *out = s->buffer;
+    *out_size = s->length;
     return FOVEA_IMG_OK;
+}
+
+int fovea_png_encode(const uint8_t *pixels, uint32_t width, uint32_t height, int channels,
+                     int interlaced, uint8_t **out, size_t *out_size, char *message) {
+    png_context *context = (png_context *)calloc(1, sizeof(png_context));
+    if (context == NULL) {
+        *out = NULL;
+        *out_size = 0;
+        set_message(message, "out of memory");
+        return FOVEA_IMG_OUT_OF_MEMORY;
+    }
+    int status = png_encode_state(context, pixels, width, height, channels, interlaced, out, out_size, message);
+    free(context);
+    return status;
 }
 
 void fovea_img_free(void *pointer) { free(pointer); }
