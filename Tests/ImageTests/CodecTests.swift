@@ -29,6 +29,23 @@ final class PNGTests: XCTestCase {
         XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: directory.path), ["picture.png"])
     }
 
+    func testWriteToMissingDirectoryThrows() throws {
+        let image = try Image(width: 1, height: 1, channels: 1, pixels: [0])
+        let url = URL(fileURLWithPath: "/nonexistent-fovea-dir/out.png")
+        XCTAssertThrowsError(try image.writePNG(to: url)) { error in
+            guard case .unwritable(let file, _)? = error as? ImageError else { return XCTFail("\(error)") }
+            XCTAssertEqual(file, url.path)
+        }
+        XCTAssertThrowsError(try image.writeJPEG(to: url.deletingPathExtension().appendingPathExtension("jpg")))
+    }
+
+    func testLibpngInterlacedOutputDecodes() throws {
+        let image = try Image(width: 9, height: 10, channels: 4, pixels: randomSamples(9 * 10 * 4, seed: 99))
+        let bytes = encodePNG(image, interlaced: true)
+        XCTAssertEqual(bytes[8 + 8 + 12], 1)  // IHDR interlace method: Adam7
+        XCTAssertEqual(try Image.decode(bytes), image)
+    }
+
     func testSamplesAreRoundedAndClampedWhenWritten() throws {
         let image = try Image(width: 6, height: 1, channels: 1, pixels: [-5, 0.4, 0.6, 127.5, 254.7, 300])
         let decoded = try Image.decode(try image.pngData())

@@ -27,7 +27,7 @@ final class MalformedImageTests: XCTestCase {
         let directory = try temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: directory) }
         let url = directory.appendingPathComponent("nothing.jpg")
-        FileManager.default.createFile(atPath: url.path, contents: Data())
+        XCTAssertTrue(FileManager.default.createFile(atPath: url.path, contents: Data()))
         XCTAssertThrowsError(try Image.read(from: url)) { error in
             XCTAssertEqual(error as? ImageError, .empty(file: url.path))
         }
@@ -38,7 +38,7 @@ final class MalformedImageTests: XCTestCase {
         defer { try? FileManager.default.removeItem(at: directory) }
         let url = directory.appendingPathComponent("huge.png")
         var bytes = try gradient(width: 4, height: 4, channels: 3).pngData()
-        FileManager.default.createFile(atPath: url.path, contents: Data(bytes))
+        XCTAssertTrue(FileManager.default.createFile(atPath: url.path, contents: Data(bytes)))
         // A sparse 40 MiB file: more than 1 pixel × 8 bytes + 16 MiB of metadata allowance.
         let handle = try FileHandle(forWritingTo: url)
         try handle.truncate(atOffset: 40 << 20)

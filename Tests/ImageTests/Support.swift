@@ -46,6 +46,19 @@ func encodeJPEG(_ image: Image, quality: Int32, progressive: Bool) -> [UInt8] {
     return Array(UnsafeBufferPointer(start: output!, count: size))
 }
 
+/// PNG bytes written by libpng through the C layer (optionally Adam7-interlaced).
+func encodePNG(_ image: Image, interlaced: Bool) -> [UInt8] {
+    let samples = image.pixels.map { UInt8(max(0, min(255, $0.rounded()))) }
+    var message = [CChar](repeating: 0, count: Int(FOVEA_IMG_MESSAGE_SIZE))
+    var output: UnsafeMutablePointer<UInt8>? = nil
+    var size = 0
+    let status = fovea_png_encode(samples, UInt32(image.width), UInt32(image.height), Int32(image.channels),
+                                  interlaced ? 1 : 0, &output, &size, &message)
+    precondition(status == Int32(FOVEA_IMG_OK))
+    defer { fovea_img_free(output) }
+    return Array(UnsafeBufferPointer(start: output!, count: size))
+}
+
 /// Asserts that decoding `data` throws an `ImageError` that names `name`, and returns it.
 @discardableResult
 func assertDecodeFails(_ data: [UInt8], name: String = "bad-file.img", maxPixels: Int = 100_000_000,
