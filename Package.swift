@@ -15,7 +15,13 @@ let package = Package(
         .target(name: "CFoveaKernels"),
         // zlib from the system (gzip-compressed MNIST IDX files).
         .systemLibrary(name: "CZlib", providers: [.apt(["zlib1g-dev"])]),
-        .target(name: "Fovea", dependencies: ["CFoveaKernels", "CZlib"], resources: [.copy("Resources/mnist")]),
+        // libpng and libjpeg(-turbo) from the system (image files), and the C layer over them that keeps
+        // their setjmp/longjmp error handling out of Swift frames.
+        .systemLibrary(name: "CPNG", providers: [.apt(["libpng-dev"])]),
+        .systemLibrary(name: "CJPEG", providers: [.apt(["libjpeg62-turbo-dev"])]),
+        .target(name: "CFoveaImageCodecs", dependencies: ["CPNG", "CJPEG"],
+                linkerSettings: [.linkedLibrary("png16"), .linkedLibrary("jpeg")]),
+        .target(name: "Fovea", dependencies: ["CFoveaKernels", "CZlib", "CFoveaImageCodecs"], resources: [.copy("Resources/mnist")]),
         .executableTarget(name: "FoveaCLI", dependencies: [
             "Fovea", .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
@@ -26,6 +32,7 @@ let package = Package(
         .testTarget(name: "LayerTests", dependencies: ["Fovea"], resources: [.copy("Fixtures")]),
         .testTarget(name: "TrainingTests", dependencies: ["Fovea"], resources: [.copy("Fixtures")]),
         .testTarget(name: "DataTests", dependencies: ["Fovea"]),
+        .testTarget(name: "ImageTests", dependencies: ["Fovea", "CFoveaImageCodecs", "CZlib"]),
     ],
     swiftLanguageModes: [.v5]
 )
