@@ -41,8 +41,12 @@ void fovea_im2col(const float *input, long height, long width, long channels, lo
         const float *src = image + (iy * width + x0) * channels;
         if (kx0 > 0) memset(dst, 0, (size_t)(kx0 * channels) * sizeof(float));
         if (dilationW == 1) { /* the taps of a row are one contiguous run of the image */
-          memcpy(dst + kx0 * channels, src + kx0 * channels,
-                 (size_t)((kx1 - kx0) * channels) * sizeof(float));
+          long run = (kx1 - kx0) * channels;
+          if (run < 16) { /* a first layer's few floats: a call to memcpy costs more than the copy */
+            for (long i = 0; i < run; i++) dst[kx0 * channels + i] = src[kx0 * channels + i];
+          } else {
+            memcpy(dst + kx0 * channels, src + kx0 * channels, (size_t)run * sizeof(float));
+          }
         } else {
           for (long kx = kx0; kx < kx1; kx++) {
             const float *s = src + kx * dilationW * channels;

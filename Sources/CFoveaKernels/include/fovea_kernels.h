@@ -63,6 +63,12 @@ void fovea_maxpool2d(const float *input, long height, long width, long channels,
                      long poolW, long strideH, long strideW, long padTop, long padLeft, long outH,
                      long outW, float *output, int32_t *argmax, long rowBegin, long rowEnd);
 
+/* result[i] = output[i] > 0 ? gradient[i] : 0 (the backward of a fused ReLU, from its output). */
+void fovea_relu_gate(const float *gradient, const float *output, float *result, long count);
+
+/* sums[j] = Σ_i x[i·columns + j]: a bias gradient over all rows of a row-major [rows, columns]. */
+void fovea_column_sums(const float *x, long rows, long columns, float *sums);
+
 /* gradInput[argmax[i]] += gradOutput[i] for i in begin..<end. */
 void fovea_maxpool2d_backward(const float *gradOutput, const int32_t *argmax, float *gradInput,
                               long begin, long end);

@@ -83,8 +83,7 @@ extension Tensor {
         var inputs = [input, kernel]
         if let bias { inputs.append(bias) }
         return recordOp(out, inputs: inputs) { g in
-            var dz = g
-            if relu { dz = zipBroadcast(g, y, { gv, yv in yv > 0 ? gv : 0 }) }
+            let dz = relu ? reluGate(g, output: y) : g
             let dzp = dz.storage.pointer
             let dInput: Tensor? = needInput ? Tensor.zeros(x.shape) : nil
             let chunks = split ? Swift.min(ThreadPool.threadCount, n) : 1
@@ -139,9 +138,24 @@ extension Tensor {
                 dKernel = dk
             }
             var grads: [Tensor?] = [dInput, dKernel]
-            if b != nil { grads.append(dz.sumValues(alongAxes: [0, 1, 2]).reshapedUnchecked([f])) }
+            if b != nil { grads.append(biasGradient(dz, channels: f)) }
             return grads
         }
+    }
+
+    /// The gradient reaching a fused ReLU's input: `g` where the output was positive, else 0.
+    static func reluGate(_ g: Tensor, output y: Tensor) -> Tensor {
+        precondition(g.shape == y.shape, "reluGate: gradient \(g.shape) and output \(y.shape) differ")
+        let result = Tensor(uninitializedShape: g.shape)
+        Kernels.reluGate(gradient: g.storage.pointer, output: y.storage.pointer, result: result.storage.pointer, count: g.count)
+        return result
+    }
+
+    /// A bias gradient: the sum of `dz` over every axis but the last (`channels` wide).
+    static func biasGradient(_ dz: Tensor, channels: Int) -> Tensor {
+        let sums = Tensor(uninitializedShape: [channels])
+        Kernels.columnSums(dz.storage.pointer, rows: dz.count / Swift.max(channels, 1), columns: channels, sums: sums.storage.pointer)
+        return sums
     }
 
     /// Fused dense layer: `x · kernel + bias`, then optional ReLU. `x` is `[m, k]`, `kernel` `[k, n]`.
@@ -157,10 +171,10 @@ extension Tensor {
         if let bias { inputs.append(bias) }
         let needX = x.node != nil, hasBias = bias != nil
         return recordOp(out, inputs: inputs) { g in
-            let dz = relu ? zipBroadcast(g, y, { gv, yv in yv > 0 ? gv : 0 }) : g
+            let dz = relu ? reluGate(g, output: y) : g
             var grads: [Tensor?] = [needX ? gemm(dz, wd, transA: false, transB: true) : nil,
                                     gemm(xd, dz, transA: true, transB: false)]
-            if hasBias { grads.append(dz.sumValues(alongAxes: [0]).reshapedUnchecked([n])) }
+            if hasBias { grads.append(biasGradient(dz, channels: n)) }
             return grads
         }
     }
