@@ -15,3 +15,23 @@ extension Kernels {
         fovea_column_sums(x, rows, columns, sums)
     }
 }
+
+/// Per-thread scratch buffers, reused across calls (see `fovea_scratch`).
+public enum ScratchSlot: Int32, Sendable {
+    /// im2col columns of a convolution's forward pass or its weight gradient.
+    case columns = 0
+    /// Column gradients of a convolution's input-gradient pass (before col2im).
+    case columnGradients = 1
+}
+
+extension Kernels {
+    /// This thread's buffer for `slot`, at least `count` floats, contents undefined. Valid until this
+    /// thread asks for the same slot again; never hand it to another thread.
+    public static func scratch(_ count: Int, slot: ScratchSlot) -> UnsafeMutablePointer<Float> {
+        precondition(count >= 0, "negative scratch size")
+        guard let p = fovea_scratch(count, slot.rawValue) else {
+            fatalError("out of memory for a \(count)-float scratch buffer")
+        }
+        return p
+    }
+}

@@ -69,8 +69,7 @@ extension Tensor {
         forEachBatchChunk(split ? n : 1) { chunk in
             let samples = split ? chunk : 0..<n
             let rows = samples.count * positions
-            let scratch = direct ? nil : UnsafeMutablePointer<Float>.allocate(capacity: rows * patch)
-            defer { scratch?.deallocate() }
+            let scratch = direct ? nil : Kernels.scratch(rows * patch, slot: .columns)
             if let scratch { im2col(samples, scratch) }
             Kernels.sgemm(m: rows, n: f, k: patch,
                           a: scratch.map { UnsafePointer($0) } ?? UnsafePointer(x.storage.pointer + samples.lowerBound * h * w * c), lda: patch,
@@ -103,11 +102,10 @@ extension Tensor {
                             Kernels.sgemm(transA: true, m: patch, n: f, k: rows, a: x.storage.pointer + samples.lowerBound * h * w * c, lda: patch,
                                           b: dzChunk, ldb: f, c: dw, ldc: f, threads: inner)
                         } else {
-                            let cols = UnsafeMutablePointer<Float>.allocate(capacity: rows * patch)
+                            let cols = Kernels.scratch(rows * patch, slot: .columns)
                             im2col(samples, cols)
                             Kernels.sgemm(transA: true, m: patch, n: f, k: rows, a: cols, lda: patch, b: dzChunk, ldb: f,
                                           c: dw, ldc: f, threads: inner)
-                            cols.deallocate()
                         }
                     }
                     if let dIn = dInput, rows > 0 {
@@ -116,7 +114,7 @@ extension Tensor {
                             Kernels.sgemm(transB: true, m: rows, n: c, k: f, a: dzChunk, lda: f, b: wt.storage.pointer, ldb: f,
                                           c: dst, ldc: c, threads: inner)
                         } else {
-                            let dcols = UnsafeMutablePointer<Float>.allocate(capacity: rows * patch)
+                            let dcols = Kernels.scratch(rows * patch, slot: .columnGradients)
                             Kernels.sgemm(transB: true, m: rows, n: patch, k: f, a: dzChunk, lda: f, b: wt.storage.pointer, ldb: f,
                                           c: dcols, ldc: patch, threads: inner)
                             Kernels.col2im(columns: dcols, batch: samples.count, height: h, width: w, channels: c,
@@ -124,7 +122,6 @@ extension Tensor {
                                            dilationH: window.rows.dilation, dilationW: window.columns.dilation,
                                            padTop: window.rows.padBefore, padLeft: window.columns.padBefore,
                                            outH: oh, outW: ow, gradInput: dst, threads: 1)
-                            dcols.deallocate()
                         }
                     }
                 }
