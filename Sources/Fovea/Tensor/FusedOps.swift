@@ -38,6 +38,10 @@ public struct Window2D: Equatable, Sendable {
 extension Tensor {
     /// Splits a batch of `batch` samples over the pool: each chunk runs `body(samples)` on its own
     /// contiguous samples. Chunks stay small enough that per-chunk scratch buffers fit in cache.
+    /// About this many floats (1 MiB) of im2col columns are built at a time: enough rows for an
+    /// efficient GEMM, small enough to stay in L2/L3 until the GEMM reads them.
+    static let convolutionBlockFloats = 1 << 18
+
     static func forEachBatchChunk(_ batch: Int, _ body: (Range<Int>) -> Void) {
         ThreadPool.parallelFor(batch, body)
     }
@@ -65,17 +69,25 @@ extension Tensor {
                            padTop: window.rows.padBefore, padLeft: window.columns.padBefore,
                            outH: oh, outW: ow, output: cols, threads: 1)
         }
+        // Columns are built and consumed a few images at a time, so that they stay in cache between
+        // im2col writing them and the GEMM reading them (a whole batch of a 28×28×64 layer is
+        // hundreds of MB).
+        let blockImages = Swift.max(1, convolutionBlockFloats / Swift.max(1, positions * patch))
+        func blocks(_ samples: Range<Int>) -> StrideTo<Int> { stride(from: samples.lowerBound, to: samples.upperBound, by: blockImages) }
         let split = n >= ThreadPool.threadCount
         forEachBatchChunk(split ? n : 1) { chunk in
             let samples = split ? chunk : 0..<n
-            let rows = samples.count * positions
-            let scratch = direct ? nil : Kernels.scratch(rows * patch, slot: .columns)
-            if let scratch { im2col(samples, scratch) }
-            Kernels.sgemm(m: rows, n: f, k: patch,
-                          a: scratch.map { UnsafePointer($0) } ?? UnsafePointer(x.storage.pointer + samples.lowerBound * h * w * c), lda: patch,
-                          b: wt.storage.pointer, ldb: f,
-                          c: out.storage.pointer + samples.lowerBound * positions * f, ldc: f,
-                          bias: b.map { UnsafePointer($0.storage.pointer) }, relu: relu, threads: split ? 1 : nil)
+            for start in blocks(samples) {
+                let block = start..<Swift.min(start + blockImages, samples.upperBound)
+                let rows = block.count * positions
+                let scratch = direct ? nil : Kernels.scratch(rows * patch, slot: .columns)
+                if let scratch { im2col(block, scratch) }
+                Kernels.sgemm(m: rows, n: f, k: patch,
+                              a: scratch.map { UnsafePointer($0) } ?? UnsafePointer(x.storage.pointer + start * h * w * c), lda: patch,
+                              b: wt.storage.pointer, ldb: f,
+                              c: out.storage.pointer + start * positions * f, ldc: f,
+                              bias: b.map { UnsafePointer($0.storage.pointer) }, relu: relu, threads: split ? 1 : nil)
+            }
         }
         let y = out.detached
         let needInput = input.node != nil, needKernel = kernel.node != nil
@@ -92,36 +104,43 @@ extension Tensor {
             ThreadPool.parallelFor(chunks, threads: chunks) { chunkRange in
                 for chunkIndex in chunkRange {
                     let samples = (n * chunkIndex / chunks)..<(n * (chunkIndex + 1) / chunks)
-                    let rows = samples.count * positions
-                    let dzChunk = dzp + samples.lowerBound * positions * f
                     let inner = split ? 1 : nil as Int?
-                    if let partial {
-                        let dw = partial + chunkIndex * patch * f
-                        if rows == 0 { dw.initialize(repeating: 0, count: patch * f); continue }
-                        if direct {
-                            Kernels.sgemm(transA: true, m: patch, n: f, k: rows, a: x.storage.pointer + samples.lowerBound * h * w * c, lda: patch,
-                                          b: dzChunk, ldb: f, c: dw, ldc: f, threads: inner)
-                        } else {
-                            let cols = Kernels.scratch(rows * patch, slot: .columns)
-                            im2col(samples, cols)
-                            Kernels.sgemm(transA: true, m: patch, n: f, k: rows, a: cols, lda: patch, b: dzChunk, ldb: f,
-                                          c: dw, ldc: f, threads: inner)
-                        }
+                    if samples.isEmpty, let partial {
+                        (partial + chunkIndex * patch * f).initialize(repeating: 0, count: patch * f)
                     }
-                    if let dIn = dInput, rows > 0 {
-                        let dst = dIn.storage.pointer + samples.lowerBound * h * w * c
-                        if direct {
-                            Kernels.sgemm(transB: true, m: rows, n: c, k: f, a: dzChunk, lda: f, b: wt.storage.pointer, ldb: f,
-                                          c: dst, ldc: c, threads: inner)
-                        } else {
-                            let dcols = Kernels.scratch(rows * patch, slot: .columnGradients)
-                            Kernels.sgemm(transB: true, m: rows, n: patch, k: f, a: dzChunk, lda: f, b: wt.storage.pointer, ldb: f,
-                                          c: dcols, ldc: patch, threads: inner)
-                            Kernels.col2im(columns: dcols, batch: samples.count, height: h, width: w, channels: c,
-                                           kernelH: kh, kernelW: kw, strideH: window.rows.stride, strideW: window.columns.stride,
-                                           dilationH: window.rows.dilation, dilationW: window.columns.dilation,
-                                           padTop: window.rows.padBefore, padLeft: window.columns.padBefore,
-                                           outH: oh, outW: ow, gradInput: dst, threads: 1)
+                    for start in blocks(samples) {
+                        let block = start..<Swift.min(start + blockImages, samples.upperBound)
+                        let rows = block.count * positions
+                        let dzChunk = dzp + start * positions * f
+                        if let partial {
+                            // The weight gradient sums over the blocks: the first block writes, the rest add.
+                            let dw = partial + chunkIndex * patch * f
+                            let beta: Float = start == samples.lowerBound ? 0 : 1
+                            if direct {
+                                Kernels.sgemm(transA: true, m: patch, n: f, k: rows, a: x.storage.pointer + start * h * w * c, lda: patch,
+                                              b: dzChunk, ldb: f, beta: beta, c: dw, ldc: f, threads: inner)
+                            } else {
+                                let cols = Kernels.scratch(rows * patch, slot: .columns)
+                                im2col(block, cols)
+                                Kernels.sgemm(transA: true, m: patch, n: f, k: rows, a: cols, lda: patch, b: dzChunk, ldb: f,
+                                              beta: beta, c: dw, ldc: f, threads: inner)
+                            }
+                        }
+                        if let dIn = dInput {
+                            let dst = dIn.storage.pointer + start * h * w * c
+                            if direct {
+                                Kernels.sgemm(transB: true, m: rows, n: c, k: f, a: dzChunk, lda: f, b: wt.storage.pointer, ldb: f,
+                                              c: dst, ldc: c, threads: inner)
+                            } else {
+                                let dcols = Kernels.scratch(rows * patch, slot: .columnGradients)
+                                Kernels.sgemm(transB: true, m: rows, n: patch, k: f, a: dzChunk, lda: f, b: wt.storage.pointer, ldb: f,
+                                              c: dcols, ldc: patch, threads: inner)
+                                Kernels.col2im(columns: dcols, batch: block.count, height: h, width: w, channels: c,
+                                               kernelH: kh, kernelW: kw, strideH: window.rows.stride, strideW: window.columns.stride,
+                                               dilationH: window.rows.dilation, dilationW: window.columns.dilation,
+                                               padTop: window.rows.padBefore, padLeft: window.columns.padBefore,
+                                               outH: oh, outW: ow, gradInput: dst, threads: 1)
+                            }
                         }
                     }
                 }
