@@ -16,6 +16,9 @@ struct TrainCommand: ParsableCommand {
     @Option(help: "sparse_categorical_crossentropy, categorical_crossentropy or mse.") var loss = "sparse_categorical_crossentropy"
     @Option(help: "Fraction of the training set held out (the last samples) for validation.") var validationSplit: Float = 0
     @Option(help: "Seed for weights and shuffling.") var seed: UInt64 = 0
+    @Option(help: ArgumentHelp("Sample order: same-permutation (one seeded shuffle reused every epoch, as Keras 3 on TensorFlow does once seeded), every-epoch (a new shuffle each epoch) or none.",
+                               valueName: "mode"))
+    var shuffle = Sequential.Shuffle.samePermutation.rawValue
     @Option(help: "Train on the first N training images only.") var limit: Int?
     @Option(help: "Worker threads (default: all cores).") var threads: Int?
     @Option(help: "0 silent, 1 progress bar, 2 one line per epoch.") var verbose = 1
@@ -27,6 +30,9 @@ struct TrainCommand: ParsableCommand {
         if epochs < 0 { throw ValidationError("--epochs cannot be negative") }
         if batchSize <= 0 { throw ValidationError("--batch-size must be positive") }
         if let threads, threads <= 0 { throw ValidationError("--threads must be positive") }
+        if Sequential.Shuffle(rawValue: shuffle) == nil {
+            throw ValidationError("--shuffle must be one of \(Sequential.Shuffle.allCases.map(\.rawValue).joined(separator: ", "))")
+        }
     }
 
     func run() throws {
@@ -41,7 +47,7 @@ struct TrainCommand: ParsableCommand {
         print("Training \(architecture.rawValue) (\(groupedThousands(net.parameterCount)) parameters) on \(x.shape[0]) MNIST images: \(epochs) epochs, \(optimizer), batch \(batchSize), \(ThreadPool.threadCount) threads")
         let start = Date()
         try net.fit(x: x, y: targets(labels, for: lossFunction, classes: 10), batchSize: batchSize, epochs: epochs,
-                    verbose: verbose, validationSplit: validationSplit)
+                    verbose: verbose, validationSplit: validationSplit, shuffle: Sequential.Shuffle(rawValue: shuffle)!)
         let fitSeconds = Date().timeIntervalSince(start)
         let result = try net.evaluate(x: testX, y: targets(testLabels, for: lossFunction, classes: 10), batchSize: 256)
         print(String(format: "Test loss: %.4f - test accuracy: %.4f (fit took %.1f s)", result["loss"]!, result["accuracy"]!, fitSeconds))

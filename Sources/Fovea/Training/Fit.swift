@@ -90,13 +90,44 @@ extension Sequential {
         }
     }
 
+    /// How `fit` orders the training samples of each epoch.
+    public enum Shuffle: String, Sendable, CaseIterable, ExpressibleByBooleanLiteral {
+        /// The stored order, every epoch.
+        case none
+        /// A new seeded permutation each epoch: what Keras documents for `shuffle=True`, and what
+        /// PyTorch's `DataLoader(shuffle=True)` does.
+        case everyEpoch = "every-epoch"
+        /// One seeded permutation, reused by every epoch. This is what Keras 3 on TensorFlow actually
+        /// does once `keras.utils.set_random_seed` has been called, as in its MNIST recipe: the
+        /// seeded shuffle op restarts with each epoch (scripts/keras_shuffle_order.py shows it).
+        case samePermutation = "same-permutation"
+
+        public init(booleanLiteral value: Bool) { self = value ? .everyEpoch : .none }
+
+        /// The sample order of epoch `epoch` (from 0) for `count` samples, seeded by `seed`.
+        public func order(count: Int, epoch: Int, seed: UInt64) -> [Int] {
+            var order = Array(0..<count)
+            switch self {
+            case .none: break
+            case .everyEpoch:
+                var g = SeededGenerator(seed: SeededGenerator.derive(seed, 0x5F + UInt64(epoch)))
+                order.shuffle(using: &g)
+            case .samePermutation:
+                var g = SeededGenerator(seed: SeededGenerator.derive(seed, 0x5F))
+                order.shuffle(using: &g)
+            }
+            return order
+        }
+    }
+
     /// Trains for `epochs` epochs (Keras `fit`). `validationSplit` holds out the *last* fraction of
     /// the samples before any shuffling; `validationData` overrides it. `verbose`: 0 silent,
-    /// 1 progress bar, 2 one line per epoch. Shuffling is seeded from the model's seed.
+    /// 1 progress bar, 2 one line per epoch. Shuffling is seeded from the model's seed; `true` means
+    /// ``Shuffle/everyEpoch`` and `false` ``Shuffle/none``.
     @discardableResult
     public func fit(x: Tensor, y: Tensor, batchSize: Int = 32, epochs: Int = 1, verbose: Int = 1,
                     validationSplit: Float = 0, validationData: (x: Tensor, y: Tensor)? = nil,
-                    shuffle: Bool = true, callbacks: [Callback] = [], initialEpoch: Int = 0,
+                    shuffle: Shuffle = .everyEpoch, callbacks: [Callback] = [], initialEpoch: Int = 0,
                     output: ProgressOutput = .standardOutput) throws -> History {
         let state = try compiled
         try checkData(x, y, state.loss, what: "fit")
@@ -128,11 +159,7 @@ extension Sequential {
             for c in all { c.onEpochBegin(epoch, logs: [:]) }
             if verbose > 0 { output.write("Epoch \(epoch + 1)/\(epochs)\n") }
             var progress = Progbar(target: steps, verbose: verbose, output: output)
-            var order = Array(0..<n)
-            if shuffle {
-                var g = SeededGenerator(seed: SeededGenerator.derive(seed, 0x5F + UInt64(epoch)))
-                order.shuffle(using: &g)
-            }
+            let order = shuffle.order(count: n, epoch: epoch, seed: seed)
             var lossSum: Double = 0, seen = 0
             var scores = [(correct: Int, total: Int)](repeating: (0, 0), count: state.metrics.count)
             var logs: Logs = [:]
