@@ -123,13 +123,21 @@ public enum Benchmark {
                 try milliseconds { out = try GradientRecording.withoutGradients { try layer(input, training: true) } }
             })
             let upstream = Tensor.uniform(out.shape, seed: 4)
-            let backward = try median((0..<repetitions).map { _ in
+            let layerAndProbe = try median((0..<repetitions).map { _ in
                 let leaf = needsInputGradient ? input.requiringGradient() : input
                 let loss = (try layer(leaf, training: true) * upstream).sum()
                 // One backward pass for the input (when training needs it) and the variables together.
                 let variables = layer.trainableVariables.map(\.tracked)
                 return milliseconds { _ = gradients(of: loss, wrt: needsInputGradient ? [leaf] + variables : variables) }
             })
+            // The probe `(y ⊙ upstream).sum()` has a backward pass of its own (two passes over y);
+            // measure it on a bare tensor of y's shape and take it out of the layer's figure.
+            let probe = try median((0..<repetitions).map { _ in
+                let leaf = out.requiringGradient()
+                let loss = (leaf * upstream).sum()
+                return milliseconds { _ = gradients(of: loss, wrt: [leaf]) }
+            })
+            let backward = Swift.max(0, layerAndProbe - probe)
             layers.append(LayerTiming(name: layer.name, type: layer.typeName, outputShape: formatShape(out.shape),
                                       forwardFLOPs: forwardFLOPs(layer, input: input.shape, output: out.shape),
                                       forwardMilliseconds: forward, backwardMilliseconds: backward))
