@@ -132,7 +132,7 @@ public enum Benchmark {
             })
             // The probe `(y ⊙ upstream).sum()` has a backward pass of its own (two passes over y);
             // measure it on a bare tensor of y's shape and take it out of the layer's figure.
-            let probe = try median((0..<repetitions).map { _ in
+            let probe = median((0..<repetitions).map { _ in
                 let leaf = out.requiringGradient()
                 let loss = (leaf * upstream).sum()
                 return milliseconds { _ = gradients(of: loss, wrt: [leaf]) }
