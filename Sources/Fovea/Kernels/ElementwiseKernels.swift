@@ -22,6 +22,8 @@ public enum ScratchSlot: Int32, Sendable {
     case columns = 0
     /// Column gradients of a convolution's input-gradient pass (before col2im).
     case columnGradients = 1
+    /// A convolution's output gradient after its fused ReLU.
+    case gatedGradient = 2
 }
 
 extension Kernels {

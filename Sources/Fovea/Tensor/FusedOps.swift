@@ -94,8 +94,15 @@ extension Tensor {
         var inputs = [input, kernel]
         if let bias { inputs.append(bias) }
         return recordOp(out, inputs: inputs) { g in
-            let dz = relu ? reluGate(g, output: y) : g
-            let dzp = dz.storage.pointer
+            // The gated gradient lives only inside this pullback: keep it in this thread's scratch
+            // (read by the workers below while this thread waits) instead of a fresh tensor.
+            let dzp: UnsafeMutablePointer<Float>
+            if relu {
+                dzp = Kernels.scratch(g.count, slot: .gatedGradient)
+                Kernels.reluGate(gradient: g.storage.pointer, output: y.storage.pointer, result: dzp, count: g.count)
+            } else {
+                dzp = g.storage.pointer
+            }
             let dInput: Tensor? = needInput ? Tensor.zeros(x.shape) : nil
             let chunks = split ? Swift.min(ThreadPool.threadCount, n) : 1
             // One weight-gradient accumulator per chunk, summed at the end (no write races).
@@ -154,7 +161,11 @@ extension Tensor {
                 dKernel = dk
             }
             var grads: [Tensor?] = [dInput, dKernel]
-            if b != nil { grads.append(biasGradient(dz, channels: f)) }
+            if b != nil {
+                let sums = Tensor(uninitializedShape: [f])
+                Kernels.columnSums(dzp, rows: g.count / f, columns: f, sums: sums.storage.pointer)
+                grads.append(sums)
+            }
             return grads
         }
     }
