@@ -87,9 +87,13 @@ struct FilterCommand: ParsableCommand {
             print("\(url.path)  \(kernel.name) [\(kernel.description)]  \(shown.width)×\(shown.height)")
         }
         if sheet {
+            // Strided results are enlarged by the stride so every tile covers the same area of the picture.
             let scale = sheetScale ?? displayFactor(original, target: 160)
-            let contact = try Image.contactSheet([original] + results, captions: ["original"] + kernelList.map(\.name),
-                                                 columns: 4, scale: scale, gap: 10)
+            let tiles = [original.upscaled(by: scale)] + results.map { $0.upscaled(by: scale * stride) }
+            let captions = ["original"] + zip(kernelList, results).map { kernel, result in
+                result.width == original.width && result.height == original.height ? kernel.name : "\(kernel.name) \(result.width)×\(result.height)"
+            }
+            let contact = try Image.contactSheet(tiles, captions: captions, columns: 4, gap: 10)
             let url = folder.appendingPathComponent("\(stem(image))-sheet.png")
             try contact.writePNG(to: url)
             print("\(url.path)  contact sheet \(contact.width)×\(contact.height)")

@@ -34,6 +34,8 @@ public struct FeatureMapReport {
     public let input: Image
     public let layers: [LayerMaps]
     public let predictions: [ClassScore]
+    /// How the maps are coloured.
+    public let colormap: Colormap
 
     /// Runs `input` (`[1, height, width, channels]`, already prepared as the model expects, e.g.
     /// by ``Image/modelInput(shape:invert:centerDigit:)``) through `model`. Every `Conv2D`,
@@ -66,6 +68,7 @@ public struct FeatureMapReport {
             self.input = try Image(width: 1, height: 1, channels: 1, pixels: [0])
         }
         self.layers = maps
+        self.colormap = colormap
         self.predictions = try topClasses(outputs.last?.output.scalars ?? [], k: topK)
     }
 
@@ -109,6 +112,9 @@ public struct FeatureMapReport {
             s.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;")
                 .replacingOccurrences(of: ">", with: "&gt;").replacingOccurrences(of: "\"", with: "&quot;")
         }
+        let legend = colormap == .viridis
+            ? "dark purple = its lowest value, yellow = its highest; a constant map, such as a ReLU channel that never fired, is all dark purple"
+            : "black = its lowest value, white = its highest; a constant map is all black"
         var page = """
         <!DOCTYPE html>
         <html lang="en"><head><meta charset="utf-8"><title>Feature maps</title>
@@ -119,7 +125,8 @@ public struct FeatureMapReport {
         section { margin: 2em 0; }
         </style></head><body>
         <h1>Feature maps</h1>
-        <section><h2>Input</h2><img src="input.png" alt="the input image"></section>
+        <section><h2>Input</h2><p>As the model saw it (after any inversion, centring and resizing).</p>
+        <img src="input.png" alt="the input image"></section>
         <section><h2>Top predictions</h2><table><tr><th>class</th><th>probability</th></tr>
 
         """
@@ -132,8 +139,8 @@ public struct FeatureMapReport {
             let channels = layer.outputShape.last ?? 0
             page += """
             <section><h2>\(index + 1). \(escape(layer.name)) (\(escape(layer.typeName)))</h2>
-            <p>Output shape \(shape): \(channels) feature maps, each normalised on its own (darkest = its lowest value, \
-            brightest = its highest), enlarged \(layer.scale)×.</p>
+            <p>Output shape \(shape): \(channels) feature maps, each normalised on its own (\(legend)), \
+            enlarged \(layer.scale)×.</p>
             <img src="\(escape(fileName(index, layer)))" alt="\(escape(layer.name)) feature maps"></section>
 
             """
