@@ -137,8 +137,10 @@ extension Tensor {
     ///
     /// `self` is `[height, width, channels]` or a batch `[n, height, width, channels]`; the result
     /// has the same rank and channel count. Output values are raw responses, not clamped to any
-    /// range. Throws ``FoveaError`` for another rank, a stride below 1, or a `valid` kernel larger
-    /// than the image.
+    /// range, and not recorded for gradients (this is for looking at pictures; a trainable
+    /// filter is a `Conv2D` layer). Large images are filtered in bands of rows, so memory stays
+    /// bounded. Throws ``FoveaError`` for another rank, a stride below 1, or a `valid` kernel
+    /// larger than the image.
     public func filtered(with kernel: FilterKernel, padding: Padding = .same, stride: Int = 1) throws -> Tensor {
         let batch = try imageBatch(for: "filtering with kernel '\(kernel.name)'")
         let (n, h, w, c) = (batch.shape[0], batch.shape[1], batch.shape[2], batch.shape[3])
@@ -149,12 +151,55 @@ extension Tensor {
                              + "use 'same' padding or a smaller kernel")
         }
         // Every channel of every image becomes its own one-channel sample, so one [k, k, 1, 1]
-        // kernel convolves them all in a single call of the layers' op.
-        let samples = batch.transposed([0, 3, 1, 2]).reshaped([n * c, h, w, 1])
-        let response = Tensor.conv2D(samples, kernel: kernel.convolutionKernel, bias: nil,
-                                     window: Window2D(rows: rows, columns: columns))
+        // kernel convolves them all with the layers' op.
+        let samples = batch.transposed([0, 3, 1, 2]).reshaped([n * c, h, w, 1]).detached
+        let response = Tensor.filterSamples(samples, kernel: kernel, rows: rows, columns: columns)
         let output = response.reshaped([n, c, rows.output, columns.output]).transposed([0, 2, 3, 1])
         return rank == 3 ? output.reshaped([rows.output, columns.output, c]) : output
+    }
+
+    /// The convolution's im2col buffer holds `k²` floats per output position; past this many
+    /// (16 MiB) the work is split into bands of output rows, so a large photo is filtered in
+    /// bounded memory instead of needing 36 bytes per pixel and channel at once.
+    private static let filterScratchBudget = 1 << 22
+
+    /// `Tensor.conv2D` of `[samples, h, w, 1]` with `kernel`, whole or, for large inputs, one
+    /// sample and one band of output rows at a time (each band reads the input rows its windows
+    /// cover, with zero rows standing in for the padding).
+    private static func filterSamples(_ samples: Tensor, kernel: FilterKernel, rows: WindowAxis, columns: WindowAxis) -> Tensor {
+        let count = samples.shape[0], h = samples.shape[1], w = samples.shape[2], k = kernel.size
+        let perRow = columns.output * k * k
+        if count * rows.output * perRow <= filterScratchBudget {
+            return conv2D(samples, kernel: kernel.convolutionKernel, bias: nil, window: Window2D(rows: rows, columns: columns))
+        }
+        let bandRows = Swift.max(1, filterScratchBudget / perRow)
+        var output = [Float](repeating: 0, count: count * rows.output * columns.output)
+        samples.withUnsafeBufferPointer { input in
+            for sample in 0..<count {
+                var first = 0
+                while first < rows.output {
+                    let last = Swift.min(rows.output, first + bandRows)
+                    // Input rows [top, top + slabRows) feed output rows [first, last).
+                    let top = first * rows.stride - rows.padBefore
+                    let slabRows = (last - first - 1) * rows.stride + k
+                    var slab = [Float](repeating: 0, count: slabRows * w)
+                    for r in 0..<slabRows where (0..<h).contains(top + r) {
+                        let source = (sample * h + top + r) * w
+                        for x in 0..<w { slab[r * w + x] = input[source + x] }
+                    }
+                    let bandWindow = Window2D(rows: WindowAxis(input: slabRows, kernel: k, stride: rows.stride, padding: .valid)!,
+                                              columns: columns)
+                    let band = conv2D(Tensor(shape: [1, slabRows, w, 1], scalars: slab), kernel: kernel.convolutionKernel,
+                                      bias: nil, window: bandWindow)
+                    band.withUnsafeBufferPointer { values in
+                        let start = (sample * rows.output + first) * columns.output
+                        for i in 0..<values.count { output[start + i] = values[i] }
+                    }
+                    first = last
+                }
+            }
+        }
+        return Tensor(shape: [count, rows.output, columns.output, 1], scalars: output)
     }
 
     /// Pools every channel of an image tensor over `size × size` windows moved by `stride`
