@@ -74,13 +74,21 @@ struct EvaluateCommand: ParsableCommand {
 }
 
 struct PredictCommand: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "predict", abstract: "Show an MNIST test digit and the model's class probabilities.")
+    static let configuration = CommandConfiguration(commandName: "predict", abstract: "The model's class probabilities for PNG/JPEG images, or for an MNIST test digit (shown as text).")
     @Option(help: "A model file saved by `fovea train`.") var model: String
-    @Option(help: "Index of the test image (0..<10000).") var index = 0
+    @Option(help: "Index of the test image (0..<10000), when no image files are given.") var index = 0
     @OptionGroup var data: DataOptions
+    @Argument(help: "PNG or JPEG files to classify (instead of an MNIST test image).") var images: [String] = []
+    @OptionGroup var imageInput: ImageInputOptions
+    @Option(help: "How many of the most probable classes to print per image.") var topK = 3
+
+    func validate() throws {
+        if topK < 1 { throw ValidationError("--top-k must be at least 1") }
+    }
 
     func run() throws {
         let net = try Sequential.load(from: URL(fileURLWithPath: model))
+        if !images.isEmpty { return try predictImages(images, model: net, options: imageInput, topK: topK) }
         let mnist = try data.load()
         guard index >= 0 && index < mnist.testCount else {
             throw FoveaError("--index \(index) is out of range; the test set has images 0..<\(mnist.testCount)")
