@@ -23,6 +23,7 @@ struct TrainCommand: ParsableCommand {
     @Option(help: "Worker threads (default: all cores).") var threads: Int?
     @Option(help: "0 silent, 1 progress bar, 2 one line per epoch.") var verbose = 1
     @Option(help: "Where to save the trained model (default: <model>.safetensors).") var output: String?
+    @Option(help: "Append each epoch's loss and metrics to this CSV file (Keras CSVLogger format).") var csv: String?
     @OptionGroup var data: DataOptions
 
     func validate() throws {
@@ -47,7 +48,8 @@ struct TrainCommand: ParsableCommand {
         print("Training \(architecture.rawValue) (\(groupedThousands(net.parameterCount)) parameters) on \(x.shape[0]) MNIST images: \(epochs) epochs, \(optimizer), batch \(batchSize), \(ThreadPool.threadCount) threads")
         let start = Date()
         try net.fit(x: x, y: targets(labels, for: lossFunction, classes: 10), batchSize: batchSize, epochs: epochs,
-                    verbose: verbose, validationSplit: validationSplit, shuffle: Sequential.Shuffle(rawValue: shuffle)!)
+                    verbose: verbose, validationSplit: validationSplit, shuffle: Sequential.Shuffle(rawValue: shuffle)!,
+                    callbacks: csv.map { [CSVLogger(URL(fileURLWithPath: $0))] } ?? [])
         let fitSeconds = Date().timeIntervalSince(start)
         let result = try net.evaluate(x: testX, y: targets(testLabels, for: lossFunction, classes: 10), batchSize: 256)
         print(String(format: "Test loss: %.4f - test accuracy: %.4f (fit took %.1f s)", result["loss"]!, result["accuracy"]!, fitSeconds))
