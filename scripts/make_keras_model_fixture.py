@@ -15,6 +15,8 @@ Writes, with seeded weights and inputs:
                                load it either)
   keras_chain.keras, keras_chain_input.npy, keras_chain_output.npy
                                a functional single-chain model (Conv1D, pooling, Dense)
+  keras_chain_gzip.keras       keras_chain.keras with its model.weights.h5 rewritten by h5py with
+                               gzip-compressed (chunked) datasets, outside Fovea's HDF5 subset
   keras_unsupported.keras      a Sequential with BatchNormalization, which Fovea does not have
   keras_branching.keras        a functional model with two branches joined by Add
 """
@@ -49,6 +51,21 @@ def npz_variant(src, dst):
         for name in ("metadata.json", "config.json"):
             zout.writestr(name, zin.read(name))
         zout.writestr("model.weights.npz", buf.getvalue())
+
+
+def gzip_variant(src, dst):
+    """Copies a .keras archive, rewriting model.weights.h5 with gzip-compressed datasets."""
+    with zipfile.ZipFile(src) as zin, zipfile.ZipFile(dst, "w") as zout:
+        h5 = h5py.File(io.BytesIO(zin.read("model.weights.h5")), "r")
+        buf = io.BytesIO()
+        with h5py.File(buf, "w") as out:
+            def copy(name, obj):
+                if isinstance(obj, h5py.Dataset):
+                    out.create_dataset(name, data=np.asarray(obj), compression="gzip", chunks=True)
+            h5.visititems(copy)
+        for name in ("metadata.json", "config.json"):
+            zout.writestr(name, zin.read(name))
+        zout.writestr("model.weights.h5", buf.getvalue())
 
 
 def save(model, name, x=None):
@@ -88,7 +105,8 @@ h = layers.Flatten()(h)
 out = layers.Dense(2, activation="softmax")(h)
 chain = keras.Model(inp, out, name="fixture_chain")
 randomize(chain)
-save(chain, "keras_chain", rng.uniform(-1, 1, size=(3, 16, 3)).astype("float32"))
+chain_path = save(chain, "keras_chain", rng.uniform(-1, 1, size=(3, 16, 3)).astype("float32"))
+gzip_variant(chain_path, os.path.join(OUT, "keras_chain_gzip.keras"))
 
 unsupported = keras.Sequential([keras.Input((4,)), layers.Dense(3), layers.BatchNormalization(), layers.Dense(2)])
 save(unsupported, "keras_unsupported")
