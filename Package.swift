@@ -27,12 +27,15 @@ let package = Package(
         ]),
         // The seeds' hand-built CNN from tensor operations only (`swift run -c release FromScratch`).
         .executableTarget(name: "FromScratch", dependencies: ["Fovea"], path: "Examples/FromScratch"),
+        // Trains from Keras's initial weights without shuffling, for a step-by-step comparison
+        // with Keras (scripts/keras_parity.py).
+        .executableTarget(name: "KerasParity", dependencies: ["Fovea"], path: "Examples/KerasParity"),
         .testTarget(name: "KernelTests", dependencies: ["Fovea", "CFoveaKernels"]),
         .testTarget(name: "TensorTests", dependencies: ["Fovea"]),
         .testTarget(name: "LayerTests", dependencies: ["Fovea"], resources: [.copy("Fixtures")]),
         .testTarget(name: "TrainingTests", dependencies: ["Fovea"], resources: [.copy("Fixtures")]),
         .testTarget(name: "DataTests", dependencies: ["Fovea"]),
-        .testTarget(name: "ImageTests", dependencies: ["Fovea", "CFoveaImageCodecs", "CZlib"]),
+        .testTarget(name: "ImageTests", dependencies: ["Fovea", "CFoveaImageCodecs", "CZlib"], resources: [.copy("Fixtures")]),
     ],
     swiftLanguageModes: [.v5]
 )

@@ -5,9 +5,15 @@ import Foundation
 struct DevicesCommand: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "devices", abstract: "What Fovea computes on: CPU, caches, SIMD features, the kernel path.")
     @Flag(help: "Also measure this machine's FMA ceiling (GFLOP/s, one thread and all threads).") var measure = false
+    @Option(help: "Threads for the all-threads ceiling (default: all cores).") var threads: Int?
     @Flag(help: "Print JSON.") var json = false
 
+    func validate() throws {
+        if let threads, threads <= 0 { throw ValidationError("--threads must be positive") }
+    }
+
     func run() throws {
+        if let threads { ThreadPool.threadCount = threads }
         let machine = MachineDescription.current()
         var ceilings: [String: Double] = [:]
         if measure {
@@ -39,10 +45,27 @@ struct BenchCommand: ParsableCommand {
     @Option(help: "Training batch size.") var batchSize = 64
     @Option(help: "Inference batch size.") var inferenceBatchSize = 256
     @Option(help: "Repetitions per figure (the median is reported).") var repetitions = 5
+    @Option(help: "Measure only an N×N×N single-precision GEMM (GFLOP/s), e.g. --gemm 1024.") var gemm: Int?
     @Flag(help: "Print JSON.") var json = false
+
+    func validate() throws {
+        if let threads, threads <= 0 { throw ValidationError("--threads must be positive") }
+        if let gemm, gemm <= 0 || gemm > 8192 { throw ValidationError("--gemm takes a size from 1 to 8192") }
+        if batchSize <= 0 || inferenceBatchSize <= 0 { throw ValidationError("batch sizes must be positive") }
+        if repetitions <= 0 { throw ValidationError("--repetitions must be positive") }
+    }
 
     func run() throws {
         if let threads { ThreadPool.threadCount = threads }
+        if let gemm {
+            let gflops = Benchmark.sgemmGFLOPS(n: gemm, repetitions: repetitions)
+            if json {
+                print("{\"gemm_n\": \(gemm), \"gflops\": \(String(format: "%.2f", gflops)), \"threads\": \(ThreadPool.threadCount)}")
+            } else {
+                print(String(format: "SGEMM %d×%d×%d: %.1f GFLOP/s on %d threads", gemm, gemm, gemm, gflops, ThreadPool.threadCount))
+            }
+            return
+        }
         let architectures = try model.map { [try Architecture(named: $0)] } ?? Architecture.allCases
         let ceiling = Kernels.measureFMACeiling()
         var results: [BenchmarkResult] = []

@@ -22,6 +22,9 @@ struct TrainCommand: ParsableCommand {
     @Option(help: "sparse_categorical_crossentropy, categorical_crossentropy or mse (default: sparse_categorical_crossentropy).") var loss: String?
     @Option(help: "Fraction of the training set held out (the last samples) for validation.") var validationSplit: Float = 0
     @Option(help: "Seed for weights and shuffling (default: 0).") var seed: UInt64?
+    @Option(help: ArgumentHelp("Sample order: same-permutation (one seeded shuffle reused every epoch, as Keras 3 on TensorFlow does once seeded), every-epoch (a new shuffle each epoch) or none (default: same-permutation, or the checkpoint's when resuming).",
+                               valueName: "mode"))
+    var shuffle: String?
     @Option(help: "Train on the first N training images only.") var limit: Int?
     @Option(help: "Worker threads (default: all cores).") var threads: Int?
     @Option(help: "0 silent, 1 progress bar, 2 one line per epoch.") var verbose = 1
@@ -37,6 +40,9 @@ struct TrainCommand: ParsableCommand {
         if epochs < 0 { throw ValidationError("--epochs cannot be negative") }
         if batchSize <= 0 { throw ValidationError("--batch-size must be positive") }
         if let threads, threads <= 0 { throw ValidationError("--threads must be positive") }
+        if let shuffle, Sequential.Shuffle(rawValue: shuffle) == nil {
+            throw ValidationError("--shuffle must be one of \(Sequential.Shuffle.allCases.map(\.rawValue).joined(separator: ", "))")
+        }
         if let checkpointEvery, checkpointEvery <= 0 { throw ValidationError("--checkpoint-every must be a positive number of batches") }
         if checkpointEvery != nil && checkpoint == nil && resume == nil { throw ValidationError("--checkpoint-every needs --checkpoint PATH (or --resume PATH)") }
         if resume != nil {
@@ -79,12 +85,18 @@ struct TrainCommand: ParsableCommand {
             callbacks.append(try ModelCheckpoint(filepath: literal))
             if let checkpointEvery { callbacks.append(try ModelCheckpoint(filepath: literal, saveFrequency: .batches(checkpointEvery))) }
         }
-        if let csv { callbacks.append(CSVLogger(filename: csv, append: resume != nil)) }
+        if let csv { callbacks.append(CSVLogger(URL(fileURLWithPath: csv), append: resume != nil)) }
         print("Training \(modelName) (\(groupedThousands(net.parameterCount)) parameters) on \(x.shape[0]) MNIST images: \(epochs) epochs, \(net.optimizer!.name), batch \(batchSize), \(ThreadPool.threadCount) threads")
         let start = Date()
         try net.fit(x: x, y: targets(labels, for: lossFunction, classes: 10), batchSize: batchSize, epochs: epochs,
-                    verbose: verbose, validationSplit: validationSplit, callbacks: callbacks, resumingFrom: position)
+                    verbose: verbose, validationSplit: validationSplit,
+                    shuffle: Sequential.Shuffle(rawValue: shuffle ?? position?.shuffle ?? Sequential.Shuffle.samePermutation.rawValue)!,
+                    callbacks: callbacks, resumingFrom: position)
         let fitSeconds = Date().timeIntervalSince(start)
+        // A callback that could not write stopped training early; that is an error for the command.
+        if let failure = callbacks.lazy.compactMap({ ($0 as? ModelCheckpoint)?.failure ?? ($0 as? CSVLogger)?.failure }).first {
+            throw FoveaError(failure)
+        }
         let result = try net.evaluate(x: testX, y: targets(testLabels, for: lossFunction, classes: 10), batchSize: 256)
         print(String(format: "Test loss: %.4f - test accuracy: %.4f (fit took %.1f s)", result["loss"]!, result["accuracy"]!, fitSeconds))
         let path = output ?? checkpoint ?? resume ?? "\(modelName).safetensors"
@@ -110,13 +122,21 @@ struct EvaluateCommand: ParsableCommand {
 }
 
 struct PredictCommand: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "predict", abstract: "Show an MNIST test digit and the model's class probabilities.")
+    static let configuration = CommandConfiguration(commandName: "predict", abstract: "The model's class probabilities for PNG/JPEG images, or for an MNIST test digit (shown as text).")
     @Option(help: "A model file saved by `fovea train`.") var model: String
-    @Option(help: "Index of the test image (0..<10000).") var index = 0
+    @Option(help: "Index of the test image (0..<10000), when no image files are given.") var index = 0
     @OptionGroup var data: DataOptions
+    @Argument(help: "PNG or JPEG files to classify (instead of an MNIST test image).") var images: [String] = []
+    @OptionGroup var imageInput: ImageInputOptions
+    @Option(help: "How many of the most probable classes to print per image.") var topK = 3
+
+    func validate() throws {
+        if topK < 1 { throw ValidationError("--top-k must be at least 1") }
+    }
 
     func run() throws {
         let net = try Sequential.load(from: URL(fileURLWithPath: model))
+        if !images.isEmpty { return try predictImages(images, model: net, options: imageInput, topK: topK) }
         let mnist = try data.load()
         guard index >= 0 && index < mnist.testCount else {
             throw FoveaError("--index \(index) is out of range; the test set has images 0..<\(mnist.testCount)")

@@ -43,6 +43,12 @@ final class ConvolutionTests: XCTestCase {
                  strideH: 2, strideW: 1, dilationH: 1, dilationW: 2, padTop: 1, padLeft: 2, padBottom: 1, padRight: 2),
         Geometry(batch: 1, height: 4, width: 4, channels: 3, kernelH: 5, kernelW: 5,  // windows beyond the image
                  padTop: 2, padLeft: 2, padBottom: 2, padRight: 2),
+        // One channel, windows inside the image sideways: im2col's first-layer path.
+        Geometry(batch: 2, height: 9, width: 8, channels: 1, kernelH: 3, kernelW: 3,
+                 strideH: 2, padTop: 1, padBottom: 1),
+        Geometry(batch: 3, height: 12, width: 11, channels: 1, kernelH: 2, kernelW: 5, dilationH: 2),
+        Geometry(batch: 2, height: 7, width: 7, channels: 1, kernelH: 3, kernelW: 3,  // `same`: the general path
+                 padTop: 1, padLeft: 1, padBottom: 1, padRight: 1),
     ]
 
     func im2col(_ g: Geometry, _ input: [Float], threads: Int) -> [Float] {

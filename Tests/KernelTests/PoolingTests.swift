@@ -43,6 +43,8 @@ final class PoolingTests: XCTestCase {
         Geometry(batch: 1, height: 32, width: 32, channels: 16, poolH: 2, poolW: 2, strideH: 2, strideW: 2),  // threaded
         Geometry(batch: 4, height: 24, width: 24, channels: 8, poolH: 3, poolW: 3, strideH: 2, strideW: 2,
                  padBottom: 1, padRight: 1),  // threaded, by image
+        Geometry(batch: 2, height: 5, width: 6, channels: 13, poolH: 2, poolW: 2, strideH: 2, strideW: 2,
+                 padBottom: 1),  // 8-lane vector part and a 5-channel tail
     ]
 
     func testMaxPoolForwardWithTiesAndBackward() {

@@ -81,6 +81,65 @@ final class OpGradientTests: XCTestCase {
         checkGradients([x.slice(batch: 0..<1), k, bias]) { Tensor.conv2D($0[0], kernel: $0[1], bias: $0[2], window: win) }
     }
 
+    /// Big enough layers build their im2col columns a few images at a time and sum the weight
+    /// gradient over those blocks; check forward and all gradients against one whole-batch
+    /// im2col + GEMM (+ col2im) done directly with the kernels.
+    func testBlockedConvolutionMatchesWholeBatchGEMM() {
+        let n = 11, h = 40, w = 40, c = 16, f = 5
+        for (stride, padding) in [(1, Padding.valid), (2, .same)] {
+            let win = Self.window(h, w, 3, stride: stride, dilation: 1, padding)
+            let oh = win.rows.output, ow = win.columns.output, patch = 9 * c, rows = n * oh * ow
+            // Images per column block (see Tensor.convolutionBlockFloats): fewer than each thread's share.
+            XCTAssertLessThan((1 << 18) / (oh * ow * patch), n / 2, "each thread's images must span several column blocks")
+            let x = Tensor.uniform([n, h, w, c], low: -1, high: 1, seed: 40)
+            let k = Tensor.uniform([3, 3, c, f], low: -1, high: 1, seed: 41), bias = Tensor.uniform([f], seed: 42)
+            let upstream = Tensor.uniform([n, oh, ow, f], low: -1, high: 1, seed: 43)
+            let leaves = [x, k, bias].map { $0.requiringGradient() }
+            let y = Tensor.conv2D(leaves[0], kernel: leaves[1], bias: leaves[2], window: win)
+            let g = gradients(of: (y * upstream).sum(), wrt: leaves)
+
+            var cols = [Float](repeating: 0, count: rows * patch)
+            var expectedY = [Float](repeating: 0, count: rows * f)
+            var expectedDW = [Float](repeating: 0, count: patch * f)
+            var dcols = [Float](repeating: 0, count: rows * patch)
+            var expectedDX = [Float](repeating: 0, count: x.count)
+            x.withUnsafeBufferPointer { px in k.withUnsafeBufferPointer { pk in upstream.withUnsafeBufferPointer { pu in
+                cols.withUnsafeMutableBufferPointer { pc in
+                    Kernels.im2col(input: px.baseAddress!, batch: n, height: h, width: w, channels: c, kernelH: 3, kernelW: 3,
+                                   strideH: stride, strideW: stride, dilationH: 1, dilationW: 1,
+                                   padTop: win.rows.padBefore, padLeft: win.columns.padBefore, outH: oh, outW: ow, output: pc.baseAddress!)
+                    expectedY.withUnsafeMutableBufferPointer { py in
+                        Kernels.sgemm(m: rows, n: f, k: patch, a: pc.baseAddress!, lda: patch, b: pk.baseAddress!, ldb: f, c: py.baseAddress!, ldc: f)
+                    }
+                    expectedDW.withUnsafeMutableBufferPointer { pw in
+                        Kernels.sgemm(transA: true, m: patch, n: f, k: rows, a: pc.baseAddress!, lda: patch, b: pu.baseAddress!, ldb: f, c: pw.baseAddress!, ldc: f)
+                    }
+                }
+                dcols.withUnsafeMutableBufferPointer { pd in
+                    Kernels.sgemm(transB: true, m: rows, n: patch, k: f, a: pu.baseAddress!, lda: f, b: pk.baseAddress!, ldb: f, c: pd.baseAddress!, ldc: patch)
+                    expectedDX.withUnsafeMutableBufferPointer { pdx in
+                        Kernels.col2im(columns: pd.baseAddress!, batch: n, height: h, width: w, channels: c, kernelH: 3, kernelW: 3,
+                                       strideH: stride, strideW: stride, dilationH: 1, dilationW: 1,
+                                       padTop: win.rows.padBefore, padLeft: win.columns.padBefore, outH: oh, outW: ow, gradInput: pdx.baseAddress!)
+                    }
+                }
+            } } }
+            let b = bias.scalars
+            for i in 0..<expectedY.count { expectedY[i] += b[i % f] }
+            let u = upstream.scalars
+            let expectedDB = (0..<f).map { j in Swift.stride(from: j, to: u.count, by: f).reduce(Float(0)) { $0 + u[$1] } }
+            func assertClose(_ got: [Float], _ want: [Float], _ what: String) {
+                XCTAssertEqual(got.count, want.count, what)
+                let worst = zip(got, want).map { abs($0 - $1) / max(1, abs($1)) }.max() ?? 0
+                XCTAssertLessThan(worst, 1e-4, "\(what), stride \(stride) \(padding)")
+            }
+            assertClose(y.scalars, expectedY, "output")
+            assertClose(g[0].scalars, expectedDX, "input gradient")
+            assertClose(g[1].scalars, expectedDW, "kernel gradient")
+            assertClose(g[2].scalars, expectedDB, "bias gradient")
+        }
+    }
+
     func testFusedReluAwayFromTheKink() {
         // A bias of 3 with a small kernel keeps every pre-activation well above zero.
         let x = awayFromZero([2, 5, 6, 2], seed: 16), k = awayFromZero([3, 3, 2, 3], seed: 17) * 0.1

@@ -44,6 +44,34 @@ final class FitTests: XCTestCase {
         XCTAssertEqual(losses[0], losses[1])
     }
 
+    func testShuffleModes() throws {
+        typealias Shuffle = Sequential.Shuffle
+        let n = 200
+        XCTAssertEqual(Shuffle.none.order(count: n, epoch: 3, seed: 7), Array(0..<n))
+        for mode in [Shuffle.everyEpoch, .samePermutation] {
+            let first = mode.order(count: n, epoch: 0, seed: 7), second = mode.order(count: n, epoch: 1, seed: 7)
+            XCTAssertEqual(first.sorted(), Array(0..<n), "\(mode) must be a permutation")
+            XCTAssertNotEqual(first, Array(0..<n), "\(mode) must move samples")
+            XCTAssertEqual(first, mode.order(count: n, epoch: 0, seed: 7), "\(mode) is seeded")
+            XCTAssertNotEqual(first, mode.order(count: n, epoch: 0, seed: 8), "\(mode) depends on the seed")
+            if mode == .everyEpoch { XCTAssertNotEqual(first, second) } else { XCTAssertEqual(first, second) }
+        }
+        // `fit` takes Booleans as Keras does, and the modes change what it trains on.
+        let (x, y) = toyData(64, seed: 1)
+        var losses: [Shuffle: [Float]] = [:]
+        for mode in Shuffle.allCases {
+            let model = try toyModel()
+            model.compile(optimizer: Adam(), loss: .sparseCategoricalCrossentropy(), metrics: [.accuracy])
+            losses[mode] = try model.fit(x: x, y: y, batchSize: 16, epochs: 3, verbose: 0, shuffle: mode)["loss"]
+        }
+        XCTAssertNotEqual(losses[.everyEpoch], losses[.samePermutation])
+        XCTAssertNotEqual(losses[.none], losses[.samePermutation])
+        XCTAssertEqual(losses[.everyEpoch]![0], losses[.samePermutation]![0], "epoch 1 uses the same permutation in both")
+        let model = try toyModel()
+        model.compile(optimizer: Adam(), loss: .sparseCategoricalCrossentropy())
+        XCTAssertEqual(try model.fit(x: x, y: y, batchSize: 16, epochs: 3, verbose: 0, shuffle: false)["loss"], losses[.none])
+    }
+
     func testValidationSplitTakesTheLastRowsBeforeShuffling() throws {
         // Training rows are all class 0 and the last quarter all class 1: the model then sees no
         // class-1 sample in training, so validation accuracy must be 0 if the split took the last rows.

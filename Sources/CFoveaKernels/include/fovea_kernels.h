@@ -6,6 +6,7 @@
 #ifndef FOVEA_KERNELS_H
 #define FOVEA_KERNELS_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #ifdef __cplusplus
@@ -62,6 +63,19 @@ void fovea_col2im(const float *columns, long height, long width, long channels, 
 void fovea_maxpool2d(const float *input, long height, long width, long channels, long poolH,
                      long poolW, long strideH, long strideW, long padTop, long padLeft, long outH,
                      long outW, float *output, int32_t *argmax, long rowBegin, long rowEnd);
+
+/* Per-thread scratch buffers (64-byte aligned) for layout transforms such as im2col columns,
+ * grown on demand and kept for the thread's life, so that steady-state training allocates (and
+ * page-faults) nothing. Each slot is one buffer; a caller owns a slot until it returns, and must not
+ * use the same slot twice at once on one thread. NULL if allocation fails or slot is out of range. */
+#define FOVEA_SCRATCH_SLOTS 4
+float *fovea_scratch(size_t floats, int slot);
+
+/* result[i] = output[i] > 0 ? gradient[i] : 0 (the backward of a fused ReLU, from its output). */
+void fovea_relu_gate(const float *gradient, const float *output, float *result, long count);
+
+/* sums[j] = Σ_i x[i·columns + j]: a bias gradient over all rows of a row-major [rows, columns]. */
+void fovea_column_sums(const float *x, long rows, long columns, float *sums);
 
 /* gradInput[argmax[i]] += gradOutput[i] for i in begin..<end. */
 void fovea_maxpool2d_backward(const float *gradOutput, const int32_t *argmax, float *gradInput,

@@ -65,7 +65,7 @@ public struct Drawing: Sendable {
     /// The drawing rasterised at `scale` pixels per point: anti-aliased lines and dots, text in a
     /// 5×7 bitmap font scaled to the nearest whole number of pixels.
     public func image(scale: Double = 2) -> Image {
-        var canvas = Canvas(width: Swift.max(1, Int((width * scale).rounded())), height: Swift.max(1, Int((height * scale).rounded())))
+        var canvas = RasterCanvas(width: Swift.max(1, Int((width * scale).rounded())), height: Swift.max(1, Int((height * scale).rounded())))
         for item in items {
             switch item {
             case .polyline(let points, let color, let w, let dash):
@@ -88,7 +88,7 @@ public struct Drawing: Sendable {
 }
 
 /// An RGB raster that blends coverage into its pixels.
-struct Canvas {
+struct RasterCanvas {
     let width: Int, height: Int
     var pixels: [Float]
 

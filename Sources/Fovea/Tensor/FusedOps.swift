@@ -38,6 +38,10 @@ public struct Window2D: Equatable, Sendable {
 extension Tensor {
     /// Splits a batch of `batch` samples over the pool: each chunk runs `body(samples)` on its own
     /// contiguous samples. Chunks stay small enough that per-chunk scratch buffers fit in cache.
+    /// About this many floats (1 MiB) of im2col columns are built at a time: enough rows for an
+    /// efficient GEMM, small enough to stay in L2/L3 until the GEMM reads them.
+    static let convolutionBlockFloats = 1 << 18
+
     static func forEachBatchChunk(_ batch: Int, _ body: (Range<Int>) -> Void) {
         ThreadPool.parallelFor(batch, body)
     }
@@ -65,27 +69,40 @@ extension Tensor {
                            padTop: window.rows.padBefore, padLeft: window.columns.padBefore,
                            outH: oh, outW: ow, output: cols, threads: 1)
         }
+        // Columns are built and consumed a few images at a time, so that they stay in cache between
+        // im2col writing them and the GEMM reading them (a whole batch of a 28×28×64 layer is
+        // hundreds of MB).
+        let blockImages = Swift.max(1, convolutionBlockFloats / Swift.max(1, positions * patch))
+        func blocks(_ samples: Range<Int>) -> StrideTo<Int> { stride(from: samples.lowerBound, to: samples.upperBound, by: blockImages) }
         let split = n >= ThreadPool.threadCount
         forEachBatchChunk(split ? n : 1) { chunk in
             let samples = split ? chunk : 0..<n
-            let rows = samples.count * positions
-            let scratch = direct ? nil : UnsafeMutablePointer<Float>.allocate(capacity: rows * patch)
-            defer { scratch?.deallocate() }
-            if let scratch { im2col(samples, scratch) }
-            Kernels.sgemm(m: rows, n: f, k: patch,
-                          a: scratch.map { UnsafePointer($0) } ?? UnsafePointer(x.storage.pointer + samples.lowerBound * h * w * c), lda: patch,
-                          b: wt.storage.pointer, ldb: f,
-                          c: out.storage.pointer + samples.lowerBound * positions * f, ldc: f,
-                          bias: b.map { UnsafePointer($0.storage.pointer) }, relu: relu, threads: split ? 1 : nil)
+            for start in blocks(samples) {
+                let block = start..<Swift.min(start + blockImages, samples.upperBound)
+                let rows = block.count * positions
+                let scratch = direct ? nil : Kernels.scratch(rows * patch, slot: .columns)
+                if let scratch { im2col(block, scratch) }
+                Kernels.sgemm(m: rows, n: f, k: patch,
+                              a: scratch.map { UnsafePointer($0) } ?? UnsafePointer(x.storage.pointer + start * h * w * c), lda: patch,
+                              b: wt.storage.pointer, ldb: f,
+                              c: out.storage.pointer + start * positions * f, ldc: f,
+                              bias: b.map { UnsafePointer($0.storage.pointer) }, relu: relu, threads: split ? 1 : nil)
+            }
         }
         let y = out.detached
         let needInput = input.node != nil, needKernel = kernel.node != nil
         var inputs = [input, kernel]
         if let bias { inputs.append(bias) }
         return recordOp(out, inputs: inputs) { g in
-            var dz = g
-            if relu { dz = zipBroadcast(g, y, { gv, yv in yv > 0 ? gv : 0 }) }
-            let dzp = dz.storage.pointer
+            // The gated gradient lives only inside this pullback: keep it in this thread's scratch
+            // (read by the workers below while this thread waits) instead of a fresh tensor.
+            let dzp: UnsafeMutablePointer<Float>
+            if relu {
+                dzp = Kernels.scratch(g.count, slot: .gatedGradient)
+                Kernels.reluGate(gradient: g.storage.pointer, output: y.storage.pointer, result: dzp, count: g.count)
+            } else {
+                dzp = g.storage.pointer
+            }
             let dInput: Tensor? = needInput ? Tensor.zeros(x.shape) : nil
             let chunks = split ? Swift.min(ThreadPool.threadCount, n) : 1
             // One weight-gradient accumulator per chunk, summed at the end (no write races).
@@ -94,38 +111,43 @@ extension Tensor {
             ThreadPool.parallelFor(chunks, threads: chunks) { chunkRange in
                 for chunkIndex in chunkRange {
                     let samples = (n * chunkIndex / chunks)..<(n * (chunkIndex + 1) / chunks)
-                    let rows = samples.count * positions
-                    let dzChunk = dzp + samples.lowerBound * positions * f
                     let inner = split ? 1 : nil as Int?
-                    if let partial {
-                        let dw = partial + chunkIndex * patch * f
-                        if rows == 0 { dw.initialize(repeating: 0, count: patch * f); continue }
-                        if direct {
-                            Kernels.sgemm(transA: true, m: patch, n: f, k: rows, a: x.storage.pointer + samples.lowerBound * h * w * c, lda: patch,
-                                          b: dzChunk, ldb: f, c: dw, ldc: f, threads: inner)
-                        } else {
-                            let cols = UnsafeMutablePointer<Float>.allocate(capacity: rows * patch)
-                            im2col(samples, cols)
-                            Kernels.sgemm(transA: true, m: patch, n: f, k: rows, a: cols, lda: patch, b: dzChunk, ldb: f,
-                                          c: dw, ldc: f, threads: inner)
-                            cols.deallocate()
-                        }
+                    if samples.isEmpty, let partial {
+                        (partial + chunkIndex * patch * f).initialize(repeating: 0, count: patch * f)
                     }
-                    if let dIn = dInput, rows > 0 {
-                        let dst = dIn.storage.pointer + samples.lowerBound * h * w * c
-                        if direct {
-                            Kernels.sgemm(transB: true, m: rows, n: c, k: f, a: dzChunk, lda: f, b: wt.storage.pointer, ldb: f,
-                                          c: dst, ldc: c, threads: inner)
-                        } else {
-                            let dcols = UnsafeMutablePointer<Float>.allocate(capacity: rows * patch)
-                            Kernels.sgemm(transB: true, m: rows, n: patch, k: f, a: dzChunk, lda: f, b: wt.storage.pointer, ldb: f,
-                                          c: dcols, ldc: patch, threads: inner)
-                            Kernels.col2im(columns: dcols, batch: samples.count, height: h, width: w, channels: c,
-                                           kernelH: kh, kernelW: kw, strideH: window.rows.stride, strideW: window.columns.stride,
-                                           dilationH: window.rows.dilation, dilationW: window.columns.dilation,
-                                           padTop: window.rows.padBefore, padLeft: window.columns.padBefore,
-                                           outH: oh, outW: ow, gradInput: dst, threads: 1)
-                            dcols.deallocate()
+                    for start in blocks(samples) {
+                        let block = start..<Swift.min(start + blockImages, samples.upperBound)
+                        let rows = block.count * positions
+                        let dzChunk = dzp + start * positions * f
+                        if let partial {
+                            // The weight gradient sums over the blocks: the first block writes, the rest add.
+                            let dw = partial + chunkIndex * patch * f
+                            let beta: Float = start == samples.lowerBound ? 0 : 1
+                            if direct {
+                                Kernels.sgemm(transA: true, m: patch, n: f, k: rows, a: x.storage.pointer + start * h * w * c, lda: patch,
+                                              b: dzChunk, ldb: f, beta: beta, c: dw, ldc: f, threads: inner)
+                            } else {
+                                let cols = Kernels.scratch(rows * patch, slot: .columns)
+                                im2col(block, cols)
+                                Kernels.sgemm(transA: true, m: patch, n: f, k: rows, a: cols, lda: patch, b: dzChunk, ldb: f,
+                                              beta: beta, c: dw, ldc: f, threads: inner)
+                            }
+                        }
+                        if let dIn = dInput {
+                            let dst = dIn.storage.pointer + start * h * w * c
+                            if direct {
+                                Kernels.sgemm(transB: true, m: rows, n: c, k: f, a: dzChunk, lda: f, b: wt.storage.pointer, ldb: f,
+                                              c: dst, ldc: c, threads: inner)
+                            } else {
+                                let dcols = Kernels.scratch(rows * patch, slot: .columnGradients)
+                                Kernels.sgemm(transB: true, m: rows, n: patch, k: f, a: dzChunk, lda: f, b: wt.storage.pointer, ldb: f,
+                                              c: dcols, ldc: patch, threads: inner)
+                                Kernels.col2im(columns: dcols, batch: block.count, height: h, width: w, channels: c,
+                                               kernelH: kh, kernelW: kw, strideH: window.rows.stride, strideW: window.columns.stride,
+                                               dilationH: window.rows.dilation, dilationW: window.columns.dilation,
+                                               padTop: window.rows.padBefore, padLeft: window.columns.padBefore,
+                                               outH: oh, outW: ow, gradInput: dst, threads: 1)
+                            }
                         }
                     }
                 }
@@ -139,9 +161,28 @@ extension Tensor {
                 dKernel = dk
             }
             var grads: [Tensor?] = [dInput, dKernel]
-            if b != nil { grads.append(dz.sumValues(alongAxes: [0, 1, 2]).reshapedUnchecked([f])) }
+            if b != nil {
+                let sums = Tensor(uninitializedShape: [f])
+                Kernels.columnSums(dzp, rows: g.count / f, columns: f, sums: sums.storage.pointer)
+                grads.append(sums)
+            }
             return grads
         }
+    }
+
+    /// The gradient reaching a fused ReLU's input: `g` where the output was positive, else 0.
+    static func reluGate(_ g: Tensor, output y: Tensor) -> Tensor {
+        precondition(g.shape == y.shape, "reluGate: gradient \(g.shape) and output \(y.shape) differ")
+        let result = Tensor(uninitializedShape: g.shape)
+        Kernels.reluGate(gradient: g.storage.pointer, output: y.storage.pointer, result: result.storage.pointer, count: g.count)
+        return result
+    }
+
+    /// A bias gradient: the sum of `dz` over every axis but the last (`channels` wide).
+    static func biasGradient(_ dz: Tensor, channels: Int) -> Tensor {
+        let sums = Tensor(uninitializedShape: [channels])
+        Kernels.columnSums(dz.storage.pointer, rows: dz.count / Swift.max(channels, 1), columns: channels, sums: sums.storage.pointer)
+        return sums
     }
 
     /// Fused dense layer: `x · kernel + bias`, then optional ReLU. `x` is `[m, k]`, `kernel` `[k, n]`.
@@ -157,10 +198,10 @@ extension Tensor {
         if let bias { inputs.append(bias) }
         let needX = x.node != nil, hasBias = bias != nil
         return recordOp(out, inputs: inputs) { g in
-            let dz = relu ? zipBroadcast(g, y, { gv, yv in yv > 0 ? gv : 0 }) : g
+            let dz = relu ? reluGate(g, output: y) : g
             var grads: [Tensor?] = [needX ? gemm(dz, wd, transA: false, transB: true) : nil,
                                     gemm(xd, dz, transA: true, transB: false)]
-            if hasBias { grads.append(dz.sumValues(alongAxes: [0]).reshapedUnchecked([n])) }
+            if hasBias { grads.append(biasGradient(dz, channels: n)) }
             return grads
         }
     }

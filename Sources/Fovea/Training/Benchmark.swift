@@ -40,6 +40,20 @@ public enum Benchmark {
         return Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6
     }
 
+    /// GFLOP/s of one square single-precision GEMM (`n`×`n`×`n`, row-major), the median of
+    /// `repetitions` calls after a warm-up, on `threads` threads (default: the pool size).
+    public static func sgemmGFLOPS(n: Int = 1024, threads: Int? = nil, repetitions: Int = 10) -> Double {
+        let a = Tensor.uniform([n, n], seed: 1), b = Tensor.uniform([n, n], seed: 2)
+        let c = Tensor(uninitializedShape: [n, n])
+        let call = {
+            Kernels.sgemm(m: n, n: n, k: n, a: a.storage.pointer, lda: n, b: b.storage.pointer, ldb: n,
+                          c: c.storage.pointer, ldc: n, threads: threads)
+        }
+        call()
+        let ms = median((0..<max(1, repetitions)).map { _ in milliseconds(call) })
+        return 2 * Double(n * n * n) / ms / 1e6
+    }
+
     /// Peak resident set size of this process in MiB (Linux `ru_maxrss` is in KiB).
     public static func peakResidentMiB() -> Double {
         var usage = rusage()
@@ -98,19 +112,32 @@ public enum Benchmark {
 
         var layers: [LayerTiming] = []
         var h = Tensor.uniform([batchSize] + sample, seed: 3)
+        var first = true
         for layer in model.layers where !(layer is Input) {
             let input = h
+            // As in training: the first layer's input is data, so no gradient is computed for it.
+            let needsInputGradient = !first
+            first = false
             var out = input
             let forward = try median((0..<repetitions).map { _ in
                 try milliseconds { out = try GradientRecording.withoutGradients { try layer(input, training: true) } }
             })
             let upstream = Tensor.uniform(out.shape, seed: 4)
-            let backward = try median((0..<repetitions).map { _ in
-                let leaf = input.requiringGradient()
+            let layerAndProbe = try median((0..<repetitions).map { _ in
+                let leaf = needsInputGradient ? input.requiringGradient() : input
                 let loss = (try layer(leaf, training: true) * upstream).sum()
-                // One backward pass for the input and the variables together.
-                return milliseconds { _ = gradients(of: loss, wrt: [leaf] + layer.trainableVariables.map(\.tracked)) }
+                // One backward pass for the input (when training needs it) and the variables together.
+                let variables = layer.trainableVariables.map(\.tracked)
+                return milliseconds { _ = gradients(of: loss, wrt: needsInputGradient ? [leaf] + variables : variables) }
             })
+            // The probe `(y ⊙ upstream).sum()` has a backward pass of its own (two passes over y);
+            // measure it on a bare tensor of y's shape and take it out of the layer's figure.
+            let probe = median((0..<repetitions).map { _ in
+                let leaf = out.requiringGradient()
+                let loss = (leaf * upstream).sum()
+                return milliseconds { _ = gradients(of: loss, wrt: [leaf]) }
+            })
+            let backward = Swift.max(0, layerAndProbe - probe)
             layers.append(LayerTiming(name: layer.name, type: layer.typeName, outputShape: formatShape(out.shape),
                                       forwardFLOPs: forwardFLOPs(layer, input: input.shape, output: out.shape),
                                       forwardMilliseconds: forward, backwardMilliseconds: backward))

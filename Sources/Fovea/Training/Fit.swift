@@ -104,19 +104,52 @@ extension Sequential {
         }
     }
 
+    /// How `fit` orders the training samples of each epoch.
+    public enum Shuffle: String, Sendable, CaseIterable, ExpressibleByBooleanLiteral {
+        /// The stored order, every epoch.
+        case none
+        /// A new seeded permutation each epoch: what Keras documents for `shuffle=True`, and what
+        /// PyTorch's `DataLoader(shuffle=True)` does.
+        case everyEpoch = "every-epoch"
+        /// One seeded permutation, reused by every epoch. This is what Keras 3 on TensorFlow actually
+        /// does once `keras.utils.set_random_seed` has been called, as in its MNIST recipe: the
+        /// seeded shuffle op restarts with each epoch (scripts/keras_shuffle_order.py shows it).
+        case samePermutation = "same-permutation"
+
+        public init(booleanLiteral value: Bool) { self = value ? .everyEpoch : .none }
+
+        /// The sample order of epoch `epoch` (from 0) for `count` samples, seeded by `seed`.
+        public func order(count: Int, epoch: Int, seed: UInt64) -> [Int] {
+            var order = Array(0..<count)
+            if var g = generator(epoch: epoch, seed: seed) { order.shuffle(using: &g) }
+            return order
+        }
+
+        /// The generator that shuffles epoch `epoch`, in the state before shuffling; nil for `.none`.
+        /// Checkpoints save its state, so a resumed epoch gets the same order.
+        public func generator(epoch: Int, seed: UInt64) -> SeededGenerator? {
+            switch self {
+            case .none: return nil
+            case .everyEpoch: return SeededGenerator(seed: SeededGenerator.derive(seed, 0x5F + UInt64(epoch)))
+            case .samePermutation: return SeededGenerator(seed: SeededGenerator.derive(seed, 0x5F))
+            }
+        }
+    }
+
     /// Trains for `epochs` epochs (Keras `fit`). `validationSplit` holds out the *last* fraction of
     /// the samples before any shuffling; `validationData` overrides it. `verbose`: 0 silent,
-    /// 1 progress bar, 2 one line per epoch. Shuffling is seeded from the model's seed.
+    /// 1 progress bar, 2 one line per epoch. Shuffling is seeded from the model's seed; `true` means
+    /// ``Shuffle/everyEpoch`` and `false` ``Shuffle/none``.
     ///
     /// `resumingFrom` continues an interrupted run (usually the ``trainingPosition`` of a model
     /// loaded from a checkpoint) at its epoch and step, with the same data order and epoch tallies,
     /// so the run ends with the same weights as one never stopped. It takes precedence over
-    /// `initialEpoch`; the batch size, shuffling and training data must be those of the
+    /// `initialEpoch`; the batch size, shuffle mode and training data must be those of the
     /// checkpoint, or it is an error saying what differs. `epochs` may differ (train longer or less).
     @discardableResult
     public func fit(x: Tensor, y: Tensor, batchSize: Int = 32, epochs: Int = 1, verbose: Int = 1,
                     validationSplit: Float = 0, validationData: (x: Tensor, y: Tensor)? = nil,
-                    shuffle: Bool = true, callbacks: [Callback] = [], initialEpoch: Int = 0,
+                    shuffle: Shuffle = .everyEpoch, callbacks: [Callback] = [], initialEpoch: Int = 0,
                     resumingFrom resume: TrainingPosition? = nil,
                     output: ProgressOutput = .standardOutput) throws -> History {
         let state = try compiled
@@ -139,12 +172,12 @@ extension Sequential {
         let n = trainX.shape[0]
         let steps = (n + batchSize - 1) / batchSize
         let fingerprint = contentFingerprint([trainX, trainY])
-        try resume?.checkResumable(batchSize: batchSize, sampleCount: n, shuffle: shuffle, dataFingerprint: fingerprint,
+        try resume?.checkResumable(batchSize: batchSize, sampleCount: n, shuffle: shuffle.rawValue, dataFingerprint: fingerprint,
                                    metrics: state.metrics.count)
-        func shuffler(for epoch: Int) -> SeededGenerator { SeededGenerator(seed: SeededGenerator.derive(seed, 0x5F + UInt64(epoch))) }
-        func position(_ epoch: Int, _ step: Int, _ shuffleState: [UInt64], _ lossSum: Double, _ seen: Int,
+        func initialShuffleState(for epoch: Int) -> [UInt64]? { shuffle.generator(epoch: epoch, seed: seed)?.state }
+        func position(_ epoch: Int, _ step: Int, _ shuffleState: [UInt64]?, _ lossSum: Double, _ seen: Int,
                       _ scores: [TrainingPosition.MetricCount]) -> TrainingPosition {
-            TrainingPosition(epoch: epoch, step: step, batchSize: batchSize, sampleCount: n, shuffle: shuffle,
+            TrainingPosition(epoch: epoch, step: step, batchSize: batchSize, sampleCount: n, shuffle: shuffle.rawValue,
                              dataFingerprint: fingerprint, shuffleState: shuffleState, lossSum: lossSum, samplesSeen: seen,
                              metricCounts: scores)
         }
@@ -154,7 +187,7 @@ extension Sequential {
         for c in all { c.model = self }
         stopTraining = false
         let firstEpoch = resume?.epoch ?? initialEpoch
-        trainingPosition = resume ?? position(firstEpoch, 0, shuffler(for: firstEpoch).state, 0, 0,
+        trainingPosition = resume ?? position(firstEpoch, 0, initialShuffleState(for: firstEpoch), 0, 0,
                                               state.metrics.map { _ in .init(correct: 0, total: 0) })
         for c in all { try c.onTrainBegin(logs: [:]) }
         var lastLogs: Logs = [:]
@@ -163,10 +196,11 @@ extension Sequential {
             for c in all { try c.onEpochBegin(epoch, logs: [:]) }
             if verbose > 0 { output.write("Epoch \(epoch + 1)/\(epochs)\n") }
             var progress = Progbar(target: steps, verbose: verbose, output: output)
-            var generator = resuming ? SeededGenerator(state: resume!.shuffleState)! : shuffler(for: epoch)
-            let shuffleState = generator.state
+            // A resumed epoch replays the order from the saved generator state.
+            var generator = resuming ? resume!.shuffleState.flatMap(SeededGenerator.init(state:)) : shuffle.generator(epoch: epoch, seed: seed)
+            let shuffleState = generator?.state
             var order = Array(0..<n)
-            if shuffle { order.shuffle(using: &generator) }
+            if generator != nil { order.shuffle(using: &generator!) }
             var lossSum: Double = 0, seen = 0
             var scores = state.metrics.map { _ in TrainingPosition.MetricCount(correct: 0, total: 0) }
             let firstStep = resuming ? resume!.step : 0
@@ -199,7 +233,7 @@ extension Sequential {
                 for (k, value) in try evaluateLogs(x: v.x, y: v.y, batchSize: batchSize, state: state) { logs["val_" + k] = value }
             }
             progress.update(steps, logs: logs, finished: true)
-            trainingPosition = position(epoch + 1, 0, shuffler(for: epoch + 1).state, 0, 0,
+            trainingPosition = position(epoch + 1, 0, initialShuffleState(for: epoch + 1), 0, 0,
                                         state.metrics.map { _ in .init(correct: 0, total: 0) })
             for c in all { try c.onEpochEnd(epoch, logs: logs) }
             lastLogs = logs

@@ -12,12 +12,13 @@ public struct TrainingPosition: Sendable, Equatable {
     public var batchSize: Int
     /// Training samples (after any validation split).
     public var sampleCount: Int
-    /// Whether the samples are shuffled each epoch.
-    public var shuffle: Bool
+    /// How samples are shuffled (a ``Sequential/Shuffle`` raw value: `none`, `every-epoch`, `same-permutation`).
+    public var shuffle: String
     /// A 64-bit fingerprint of the training inputs and targets, to refuse resuming on other data.
     public var dataFingerprint: UInt64
     /// The shuffling generator's state at the start of ``epoch``: it gives that epoch's order.
-    public var shuffleState: [UInt64]
+    /// Nil when samples are not shuffled.
+    public var shuffleState: [UInt64]?
     /// The sum over the epoch's batches so far of loss × batch size, and the samples seen, so the
     /// resumed epoch reports the same mean loss as an uninterrupted one.
     public var lossSum: Double
@@ -32,8 +33,8 @@ public struct TrainingPosition: Sendable, Equatable {
         public init(correct: Int, total: Int) { self.correct = correct; self.total = total }
     }
 
-    public init(epoch: Int, step: Int, batchSize: Int, sampleCount: Int, shuffle: Bool, dataFingerprint: UInt64,
-                shuffleState: [UInt64], lossSum: Double = 0, samplesSeen: Int = 0, metricCounts: [MetricCount] = []) {
+    public init(epoch: Int, step: Int, batchSize: Int, sampleCount: Int, shuffle: String, dataFingerprint: UInt64,
+                shuffleState: [UInt64]?, lossSum: Double = 0, samplesSeen: Int = 0, metricCounts: [MetricCount] = []) {
         self.epoch = epoch; self.step = step; self.batchSize = batchSize; self.sampleCount = sampleCount
         self.shuffle = shuffle; self.dataFingerprint = dataFingerprint; self.shuffleState = shuffleState
         self.lossSum = lossSum; self.samplesSeen = samplesSeen; self.metricCounts = metricCounts
@@ -46,7 +47,7 @@ public struct TrainingPosition: Sendable, Equatable {
     /// hold exactly; the loss sum also as its bit pattern).
     public var json: [String: Any] {
         ["epoch": epoch, "step": step, "batch_size": batchSize, "sample_count": sampleCount, "shuffle": shuffle,
-         "data_fingerprint": hex(dataFingerprint), "shuffle_state": shuffleState.map(hex),
+         "data_fingerprint": hex(dataFingerprint), "shuffle_state": shuffleState.map { $0.map(hex) as Any } ?? NSNull(),
          "loss_sum": lossSum, "loss_sum_bits": hex(lossSum.bitPattern), "samples_seen": samplesSeen,
          "metric_counts": metricCounts.map { [$0.correct, $0.total] }]
     }
@@ -64,13 +65,24 @@ public struct TrainingPosition: Sendable, Equatable {
         epoch = try int("epoch"); step = try int("step"); batchSize = try int("batch_size"); sampleCount = try int("sample_count")
         samplesSeen = try int("samples_seen")
         guard batchSize > 0, sampleCount > 0 else { throw FoveaError("training position: batch_size and sample_count must be positive") }
-        shuffle = json["shuffle"] as? Bool ?? true
-        dataFingerprint = try word(json["data_fingerprint"], "data_fingerprint")
-        guard let state = json["shuffle_state"] as? [Any], state.count == 4 else {
-            throw FoveaError("training position: 'shuffle_state' must hold four hexadecimal words")
+        guard let mode = json["shuffle"] as? String, Sequential.Shuffle(rawValue: mode) != nil else {
+            throw FoveaError("training position: 'shuffle' must be one of \(Sequential.Shuffle.allCases.map(\.rawValue).joined(separator: ", "))")
         }
-        shuffleState = try state.map { try word($0, "shuffle_state") }
-        guard SeededGenerator(state: shuffleState) != nil else { throw FoveaError("training position: 'shuffle_state' is all zeros, not a generator state") }
+        shuffle = mode
+        dataFingerprint = try word(json["data_fingerprint"], "data_fingerprint")
+        if json["shuffle_state"] == nil || json["shuffle_state"] is NSNull {
+            shuffleState = nil
+        } else {
+            guard let state = json["shuffle_state"] as? [Any], state.count == 4 else {
+                throw FoveaError("training position: 'shuffle_state' must hold four hexadecimal words or be null")
+            }
+            let words = try state.map { try word($0, "shuffle_state") }
+            guard SeededGenerator(state: words) != nil else { throw FoveaError("training position: 'shuffle_state' is all zeros, not a generator state") }
+            shuffleState = words
+        }
+        guard (shuffleState == nil) == (mode == Sequential.Shuffle.none.rawValue) else {
+            throw FoveaError("training position: shuffle '\(mode)' \(shuffleState == nil ? "needs" : "takes no") shuffle_state")
+        }
         lossSum = Double(bitPattern: try word(json["loss_sum_bits"], "loss_sum_bits"))
         let counts = ((json["metric_counts"] as? [Any]) ?? [0]).map { (($0 as? [Any]) ?? []).compactMap(integerValue) }
         guard json["metric_counts"] is [Any], counts.allSatisfy({ $0.count == 2 && $0[0] >= 0 && $0[1] >= $0[0] }) else {
@@ -83,13 +95,13 @@ public struct TrainingPosition: Sendable, Equatable {
     }
 
     /// Refuses to continue this position with other settings or data, naming what differs.
-    func checkResumable(batchSize: Int, sampleCount: Int, shuffle: Bool, dataFingerprint: UInt64, metrics: Int) throws {
+    func checkResumable(batchSize: Int, sampleCount: Int, shuffle: String, dataFingerprint: UInt64, metrics: Int) throws {
         let prefix = "cannot resume: the checkpoint was trained"
         if batchSize != self.batchSize { throw FoveaError("\(prefix) with batch size \(self.batchSize) but this run uses \(batchSize); use the same batch size") }
         if sampleCount != self.sampleCount {
             throw FoveaError("\(prefix) on \(self.sampleCount) samples but this run has \(sampleCount); use the same data (and limit and validation split)")
         }
-        if shuffle != self.shuffle { throw FoveaError("\(prefix) with shuffle \(self.shuffle) but this run has shuffle \(shuffle)") }
+        if shuffle != self.shuffle { throw FoveaError("\(prefix) with shuffle \(self.shuffle) but this run shuffles \(shuffle); use the same shuffle mode") }
         if dataFingerprint != self.dataFingerprint {
             throw FoveaError("\(prefix) on different data: same number of samples (\(sampleCount)) but other contents (fingerprint \(hex(self.dataFingerprint)), this run's is \(hex(dataFingerprint)))")
         }

@@ -1,0 +1,37 @@
+import ArgumentParser
+import Fovea
+import Foundation
+
+/// How `predict` and `activations` turn an image file into a model's input.
+struct ImageInputOptions: ParsableArguments {
+    @Flag(help: "Invert the image first (255 − v): MNIST digits are white on black, so a dark digit on light paper needs this.")
+    var invert = false
+    @Flag(help: "Do not centre the digit. By default a 28×28×1 (MNIST) model's input is prepared as MNIST was: the digit cut to its bounding box, scaled into a 20×20 box and placed by its centre of mass in a 28×28 field. Other models get the image resized to their input size.")
+    var noCenter = false
+
+    /// The image at `path` as `model`'s input, `[1, h, w, c]` in 0...1; warns (on stderr) when an
+    /// MNIST model is given what looks like a dark digit on a light background.
+    func input(_ path: String, for model: Sequential) throws -> Tensor {
+        guard let shape = model.inputShape else {
+            throw FoveaError("the model has no input shape; it cannot say what size of image it takes")
+        }
+        let image = try Image.read(from: URL(fileURLWithPath: path))
+        if !invert, shape.last == 1, image.borderMean > 127 {
+            FileHandle.standardError.write(Data("note: \(path) has a light background (border mean \(Int(image.borderMean))); MNIST digits are white on black, pass --invert if this is a dark digit on light paper\n".utf8))
+        }
+        return try image.modelInput(shape: shape, invert: invert, centerDigit: noCenter ? false : nil)
+    }
+}
+
+/// `fovea predict --model PATH IMAGE…`: each image converted to the model's input, then its top classes.
+func predictImages(_ paths: [String], model: Sequential, options: ImageInputOptions, topK: Int) throws {
+    for path in paths {
+        let input = try options.input(path, for: model)
+        let output = try model.predict(input).scalars
+        print(path)
+        for score in try topClasses(output, k: topK) {
+            print(String(format: "  %d  %6.2f%%  %@", score.classIndex, score.probability * 100,
+                         String(repeating: "█", count: Int((score.probability * 40).rounded()))))
+        }
+    }
+}
