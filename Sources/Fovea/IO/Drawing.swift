@@ -63,7 +63,7 @@ public struct Drawing: Sendable {
     }
 
     /// The drawing rasterised at `scale` pixels per point: anti-aliased lines and dots, text in a
-    /// 5×7 bitmap font scaled to the nearest whole number of pixels.
+    /// 5×7 bitmap font scaled to the nearest whole number of pixels; RGB, whole values 0...255.
     public func image(scale: Double = 2) -> Image {
         var canvas = RasterCanvas(width: Swift.max(1, Int((width * scale).rounded())), height: Swift.max(1, Int((height * scale).rounded())))
         for item in items {
@@ -83,7 +83,8 @@ public struct Drawing: Sendable {
                             anchor: anchor, color: color)
             }
         }
-        return Image(unchecked: canvas.width, canvas.height, 3, canvas.pixels)
+        // Whole 8-bit values: the image is what a PNG of it holds.
+        return Image(unchecked: canvas.width, canvas.height, 3, canvas.pixels.map { Swift.min(255, Swift.max(0, $0.rounded())) })
     }
 }
 

@@ -132,8 +132,10 @@ extension Sequential {
     /// The tensor-name prefix of optimizer state.
     static let optimizerPrefix = "optimizer/"
 
-    /// Encodes a model file: the format and version, a checksum over everything, and the tensors.
-    static func encodeModelFile(_ tensors: [(name: String, tensor: Tensor)], metadata extra: [String: String]) throws -> Data {
+    /// Encodes tensors and metadata as a Fovea model file: adds the format, the version and the
+    /// checksum over everything. ``save(to:includeOptimizer:)`` writes through this; it is public
+    /// for tools that assemble model files themselves.
+    public static func encodeModelFile(_ tensors: [(name: String, tensor: Tensor)], metadata extra: [String: String]) throws -> Data {
         var metadata = extra
         metadata["format"] = "fovea"
         metadata["format_version"] = String(modelFormatVersion)
