@@ -36,6 +36,8 @@ let package = Package(
         .testTarget(name: "TrainingTests", dependencies: ["Fovea"], resources: [.copy("Fixtures")]),
         .testTarget(name: "DataTests", dependencies: ["Fovea"]),
         .testTarget(name: "ImageTests", dependencies: ["Fovea", "CFoveaImageCodecs", "CZlib"], resources: [.copy("Fixtures")]),
+        // NumPy arrays, zip, HDF5 and Keras archives; fixtures made by scripts/make_keras_model_fixture.py.
+        .testTarget(name: "IOTests", dependencies: ["Fovea"], resources: [.copy("Fixtures")]),
     ],
     swiftLanguageModes: [.v5]
 )

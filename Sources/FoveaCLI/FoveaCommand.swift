@@ -7,7 +7,7 @@ struct FoveaCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "fovea",
         abstract: "Convolutional neural networks in Swift: train, inspect and run image models.",
-        subcommands: [TrainCommand.self, EvaluateCommand.self, PredictCommand.self, SummaryCommand.self, PlotCommand.self, BenchCommand.self, DevicesCommand.self,
+        subcommands: [TrainCommand.self, EvaluateCommand.self, PredictCommand.self, ConvertCommand.self, SummaryCommand.self, PlotCommand.self, BenchCommand.self, DevicesCommand.self,
                       FilterCommand.self, PoolCommand.self, ActivationsCommand.self, ConnectivityCommand.self, ExampleImageCommand.self],
         defaultSubcommand: nil)
 }
@@ -33,13 +33,13 @@ struct SummaryCommand: ParsableCommand {
     }
 }
 
-/// A built-in architecture by name, or a model file by path.
+/// A built-in architecture by name, or a model file (Fovea's or a Keras .keras archive) by path.
 func loadOrMake(_ nameOrPath: String) throws -> Sequential {
     if let architecture = Architecture(rawValue: nameOrPath) { return try architecture.make() }
     guard FileManager.default.fileExists(atPath: nameOrPath) else {
         throw FoveaError("'\(nameOrPath)' is neither a built-in model (\(Architecture.allCases.map(\.rawValue).joined(separator: ", "))) nor an existing model file")
     }
-    return try Sequential.load(from: URL(fileURLWithPath: nameOrPath))
+    return try Sequential.load(fromAnyFormat: URL(fileURLWithPath: nameOrPath))
 }
 
 /// Labels in the form a loss wants: class indices for sparse cross-entropy, one-hot otherwise.

@@ -107,12 +107,12 @@ struct TrainCommand: ParsableCommand {
 
 struct EvaluateCommand: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "evaluate", abstract: "Test loss and accuracy of a saved model on MNIST's test set.")
-    @Option(help: "A model file saved by `fovea train`.") var model: String
+    @Option(help: "A model file saved by `fovea train`, or a Keras .keras archive.") var model: String
     @Option(help: "sparse_categorical_crossentropy, categorical_crossentropy or mse.") var loss = "sparse_categorical_crossentropy"
     @OptionGroup var data: DataOptions
 
     func run() throws {
-        let net = try Sequential.load(from: URL(fileURLWithPath: model))
+        let net = try Sequential.load(fromAnyFormat: URL(fileURLWithPath: model))
         let lossFunction = try Loss(named: loss)
         net.compile(optimizer: RMSprop(), loss: lossFunction, metrics: [.accuracy])
         let (x, labels) = try data.load().tensors(.test)
@@ -122,9 +122,12 @@ struct EvaluateCommand: ParsableCommand {
 }
 
 struct PredictCommand: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "predict", abstract: "The model's class probabilities for PNG/JPEG images, or for an MNIST test digit (shown as text).")
-    @Option(help: "A model file saved by `fovea train`.") var model: String
+    static let configuration = CommandConfiguration(commandName: "predict", abstract: "The model's class probabilities for PNG/JPEG images, for an MNIST test digit (shown as text), or for a .npy array (--input/--output).")
+    @Option(help: "A model file saved by `fovea train`, or a Keras .keras archive.") var model: String
     @Option(help: "Index of the test image (0..<10000), when no image files are given.") var index = 0
+    @Option(help: "A .npy array of samples (batch first) to run the model on; needs --output.") var input: String?
+    @Option(help: "Where to write the model's outputs for --input, as a float32 .npy.") var output: String?
+    @Option(help: "Samples per batch for --input.") var batchSize = 32
     @OptionGroup var data: DataOptions
     @Argument(help: "PNG or JPEG files to classify (instead of an MNIST test image).") var images: [String] = []
     @OptionGroup var imageInput: ImageInputOptions
@@ -132,10 +135,14 @@ struct PredictCommand: ParsableCommand {
 
     func validate() throws {
         if topK < 1 { throw ValidationError("--top-k must be at least 1") }
+        if (input == nil) != (output == nil) { throw ValidationError("--input and --output go together") }
+        if input != nil && !images.isEmpty { throw ValidationError("give image files or --input, not both") }
+        if batchSize <= 0 { throw ValidationError("--batch-size must be positive") }
     }
 
     func run() throws {
-        let net = try Sequential.load(from: URL(fileURLWithPath: model))
+        if let input, let output { return try predictArrays(model: model, input: input, output: output, batchSize: batchSize) }
+        let net = try Sequential.load(fromAnyFormat: URL(fileURLWithPath: model))
         if !images.isEmpty { return try predictImages(images, model: net, options: imageInput, topK: topK) }
         let mnist = try data.load()
         guard index >= 0 && index < mnist.testCount else {

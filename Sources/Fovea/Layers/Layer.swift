@@ -129,11 +129,18 @@ open class Layer {
 
 /// Keras's `to_snake_case`: `Conv2D` → `conv2d`, `MaxPooling2D` → `max_pooling2d`, `ReLU` → `re_lu`.
 func snakeCase(_ s: String) -> String {
-    func sub(_ pattern: String, _ template: String, _ text: String) -> String {
-        let re = try! NSRegularExpression(pattern: pattern)
-        return re.stringByReplacingMatches(in: text, range: NSRange(text.startIndex..., in: text), withTemplate: template)
+    func sub(_ re: NSRegularExpression, _ template: String, _ text: String) -> String {
+        re.stringByReplacingMatches(in: text, range: NSRange(text.startIndex..., in: text), withTemplate: template)
     }
-    return sub("([a-z])([A-Z])", "$1_$2", sub("(.)([A-Z][a-z]+)", "$1_$2", sub("\\W+", "", s))).lowercased()
+    return sub(SnakeCasePatterns.lowerUpper, "$1_$2", sub(SnakeCasePatterns.word, "$1_$2", sub(SnakeCasePatterns.nonWord, "", s))).lowercased()
+}
+
+/// Compiled once: compiling them on every call made adding a layer to a model cost milliseconds
+/// (Sequential names each layer by comparing class names, quadratic in the layer count).
+private enum SnakeCasePatterns {
+    static let nonWord = try! NSRegularExpression(pattern: "\\W+")
+    static let word = try! NSRegularExpression(pattern: "(.)([A-Z][a-z]+)")
+    static let lowerUpper = try! NSRegularExpression(pattern: "([a-z])([A-Z])")
 }
 
 /// An activation function with Keras's name.

@@ -1,0 +1,438 @@
+import Foundation
+
+/// The part of HDF5 that h5py writes by default, and so Keras's `model.weights.h5`: superblock
+/// version 0/1, version-1 object headers, groups as symbol tables (a v1 B-tree of symbol nodes with
+/// a local heap of names), and datasets stored contiguously or compactly, uncompressed.
+///
+/// This is deliberately not a general HDF5 library. Anything outside the subset (superblock 2/3 from
+/// `libver="latest"`, new-style link groups, chunked or filtered datasets) is an error naming the
+/// feature. Every address is bounds-checked and every walk is bounded, so corrupt files are errors.
+struct HDF5Reader {
+    let file: String
+    private let r: ByteReader
+    private let base: Int
+    private let offsetSize: Int
+    private let lengthSize: Int
+    private let rootHeader: Int
+
+    static let signature: [UInt8] = [0x89, 0x48, 0x44, 0x46, 0x0D, 0x0A, 0x1A, 0x0A]
+
+    /// The message for a file outside the subset: what it uses, and how to get a file inside it.
+    static func unsupported(_ file: String, _ feature: String) -> String {
+        "\(file): uses \(feature), which Fovea's built-in HDF5 reader does not read: it reads the classic layout that h5py writes by default (what Keras's model.save writes). Load the model in Keras and save it again with model.save('model.keras') to get that layout."
+    }
+
+    /// Whether `bytes` starts like an HDF5 file (signature at offset 0).
+    static func isHDF5(_ bytes: [UInt8]) -> Bool { bytes.count >= 8 && Array(bytes[0..<8]) == signature }
+
+    init(bytes: [UInt8], file: String) throws {
+        self.file = file
+        r = ByteReader(bytes)
+        // The superblock is at 0, or after a user block at 512, 1024, 2048, …
+        var at = 0
+        while !(at + 8 <= bytes.count && Array(bytes[at..<(at + 8)]) == Self.signature) {
+            at = at == 0 ? 512 : at * 2
+            guard at < bytes.count else { throw FoveaError("\(file): not an HDF5 file (no HDF5 signature)") }
+        }
+        func fail(_ why: String) -> FoveaError { FoveaError("\(file): unsupported or corrupt HDF5 file: \(why)") }
+        do {
+            let version = try r.u8(at + 8)
+            guard version <= 1 else {
+                throw FoveaError(Self.unsupported(file, "superblock version \(version) (written with libver='latest' or by a newer HDF5)"))
+            }
+            offsetSize = Int(try r.u8(at + 13))
+            lengthSize = Int(try r.u8(at + 14))
+            guard [2, 4, 8].contains(offsetSize), [2, 4, 8].contains(lengthSize) else {
+                throw fail("offset/length sizes \(offsetSize)/\(lengthSize) are invalid")
+            }
+            var p = at + 24 + (version == 1 ? 4 : 0)
+            let baseAddress = try r.uint(p, size: offsetSize)
+            guard baseAddress <= UInt64(bytes.count) else { throw fail("base address \(baseAddress) lies past the end of the file") }
+            base = Int(baseAddress)
+            // The end-of-file address tells a cut-off file from a complete one, as libhdf5 checks.
+            let endOfFile = try r.uint(p + 2 * offsetSize, size: offsetSize)
+            guard endOfFile <= UInt64(bytes.count - base) else {
+                throw fail("the superblock records \(endOfFile) bytes but the file holds \(bytes.count - base) (truncated?)")
+            }
+            p += 4 * offsetSize
+            // Root group symbol table entry: link name offset, then the object header address.
+            let root = try r.uint(p + offsetSize, size: offsetSize)
+            rootHeader = try Self.address(root, base: base, size: offsetSize, limit: bytes.count, fail: fail)
+        } catch let error as FoveaError where !error.message.hasPrefix(file) {
+            throw fail(error.message)
+        }
+    }
+
+    private static func address(_ raw: UInt64, base: Int, size: Int, limit: Int, fail: (String) -> FoveaError) throws -> Int {
+        let undefined = size == 8 ? UInt64.max : (UInt64(1) << UInt64(8 * size)) - 1
+        guard raw != undefined else { throw fail("an undefined address where an object was expected") }
+        guard raw < UInt64(limit), base + Int(raw) < limit else { throw fail("address \(raw) lies past the end of the \(limit)-byte file (truncated?)") }
+        return base + Int(raw)
+    }
+
+    private func fail(_ why: String) -> FoveaError { FoveaError("\(file): unsupported or corrupt HDF5 file: \(why)") }
+
+    private func address(at offset: Int) throws -> Int {
+        try Self.address(try r.uint(offset, size: offsetSize), base: base, size: offsetSize, limit: r.bytes.count, fail: fail)
+    }
+    private func isUndefinedAddress(at offset: Int) throws -> Bool {
+        let undefined = offsetSize == 8 ? UInt64.max : (UInt64(1) << UInt64(8 * offsetSize)) - 1
+        return try r.uint(offset, size: offsetSize) == undefined
+    }
+    private func length(at offset: Int) throws -> Int {
+        let v = try r.uint(offset, size: lengthSize)
+        guard v <= UInt64(r.bytes.count) else { throw fail("length \(v) exceeds the file's size (corrupt)") }
+        return Int(v)
+    }
+
+    struct Message { let type: UInt16; let flags: UInt8; let offset: Int; let size: Int }
+
+    /// The header messages of the object whose header is at (absolute) `at`.
+    func messages(at: Int) throws -> [Message] {
+        if (try? r.slice(at, 4)) == Array("OHDR".utf8) {
+            throw FoveaError(Self.unsupported(file, "version-2 object headers (written with libver='latest')"))
+        }
+        guard try r.u8(at) == 1 else { throw fail("object header at \(at) has version \(try r.u8(at)), expected 1") }
+        let count = Int(try r.u16(at + 2))
+        var chunks = [(start: at + 16, size: Int(try r.u32(at + 8)))]
+        var result: [Message] = []
+        var chunkIndex = 0
+        while chunkIndex < chunks.count && result.count < count {
+            let (start, size) = chunks[chunkIndex]
+            chunkIndex += 1
+            try r.check(start, size)
+            var p = start
+            while p + 8 <= start + size && result.count < count {
+                let type = try r.u16(p), bodySize = Int(try r.u16(p + 2)), flags = try r.u8(p + 4)
+                guard p + 8 + bodySize <= start + size else { throw fail("object header message at \(p) runs past its chunk") }
+                if type == 0x10 {
+                    guard chunks.count < 1000 else { throw fail("too many object header continuation chunks") }
+                    chunks.append((try address(at: p + 8), try length(at: p + 8 + offsetSize)))
+                }
+                result.append(Message(type: type, flags: flags, offset: p + 8, size: bodySize))
+                p += 8 + bodySize
+            }
+        }
+        return result
+    }
+
+    enum Object { case group(btree: Int, heap: Int), dataset([Message]), other }
+
+    func object(at: Int) throws -> Object {
+        let msgs = try messages(at: at)
+        if let stab = msgs.first(where: { $0.type == 0x11 }) {
+            return .group(btree: try address(at: stab.offset), heap: try address(at: stab.offset + offsetSize))
+        }
+        if msgs.contains(where: { $0.type == 0x06 || $0.type == 0x02 }) {
+            throw FoveaError(Self.unsupported(file, "new-style (link message) groups"))
+        }
+        if msgs.contains(where: { $0.type == 0x08 }) { return .dataset(msgs) }
+        return .other
+    }
+
+    /// Every dataset reachable from the root group, by slash-separated path, with its header address.
+    func datasets() throws -> [String: Int] {
+        var found: [String: Int] = [:]
+        var visited = Set<Int>()
+        var budget = 200_000
+        func walk(_ header: Int, _ path: String, depth: Int) throws {
+            guard depth < 64 else { throw fail("groups nested more than 64 deep") }
+            guard visited.insert(header).inserted else { return }  // hard links may form cycles
+            switch try object(at: header) {
+            case .group(let btree, let heap):
+                for (name, child) in try groupEntries(btree: btree, heap: heap, budget: &budget) {
+                    try walk(child, path.isEmpty ? name : "\(path)/\(name)", depth: depth + 1)
+                }
+            case .dataset: found[path] = header
+            case .other: break
+            }
+        }
+        try walk(rootHeader, "", depth: 0)
+        return found
+    }
+
+    private func groupEntries(btree: Int, heap: Int, budget: inout Int) throws -> [(String, Int)] {
+        guard try r.slice(heap, 4) == Array("HEAP".utf8) else { throw fail("no local heap at \(heap)") }
+        let heapSize = try length(at: heap + 8)
+        let heapData = try address(at: heap + 8 + 2 * lengthSize)
+        try r.check(heapData, heapSize)
+        func name(_ offset: Int) throws -> String {
+            guard offset >= 0, offset < heapSize else { throw fail("a link name offset \(offset) lies outside its \(heapSize)-byte heap") }
+            var end = heapData + offset
+            while end < heapData + heapSize && r.bytes[end] != 0 { end += 1 }
+            guard end < heapData + heapSize else { throw fail("a link name in the local heap is not terminated") }
+            let s = String(decoding: r.bytes[(heapData + offset)..<end], as: UTF8.self)
+            guard !s.isEmpty, !s.contains("/") else { throw fail("invalid link name '\(s)'") }
+            return s
+        }
+        var entries: [(String, Int)] = []
+        func visit(_ node: Int, depth: Int) throws {
+            budget -= 1
+            guard budget > 0, depth < 32 else { throw fail("group B-tree is too large or cyclic") }
+            guard try r.slice(node, 4) == Array("TREE".utf8) else { throw fail("no B-tree node at \(node)") }
+            guard try r.u8(node + 4) == 0 else { throw fail("B-tree node at \(node) is not a group node") }
+            let level = try r.u8(node + 5)
+            let used = Int(try r.u16(node + 6))
+            var p = node + 8 + 2 * offsetSize
+            for _ in 0..<used {
+                let child = try address(at: p + lengthSize)
+                p += lengthSize + offsetSize
+                if level > 0 { try visit(child, depth: depth + 1); continue }
+                guard try r.slice(child, 4) == Array("SNOD".utf8) else { throw fail("no symbol table node at \(child)") }
+                let symbols = Int(try r.u16(child + 6))
+                let entrySize = 2 * offsetSize + 24
+                for s in 0..<symbols {
+                    let e = child + 8 + s * entrySize
+                    budget -= 1
+                    guard budget > 0 else { throw fail("too many group entries") }
+                    let nameOffset = try r.uint(e, size: offsetSize)
+                    entries.append((try name(nameOffset > UInt64(Int32.max) ? -1 : Int(nameOffset)), try address(at: e + offsetSize)))
+                }
+            }
+        }
+        try visit(btree, depth: 0)
+        return entries
+    }
+
+    /// The dataset whose header is at `header` as a NumPy array (named `path` in errors).
+    func readDataset(at header: Int, path: String) throws -> NumPyArray {
+        guard case .dataset(let msgs) = try object(at: header) else { throw fail("'\(path)' is not a dataset") }
+        func message(_ type: UInt16, _ what: String) throws -> Message {
+            guard let m = msgs.first(where: { $0.type == type }) else { throw fail("dataset '\(path)' has no \(what) message") }
+            if m.flags & 0x02 != 0 { throw FoveaError(Self.unsupported(file, "a shared \(what) message in dataset '\(path)'")) }
+            return m
+        }
+        if msgs.contains(where: { $0.type == 0x0B }) {
+            throw FoveaError(Self.unsupported(file, "compression or filters (a filter pipeline) on dataset '\(path)'"))
+        }
+        if msgs.contains(where: { $0.type == 0x07 }) { throw FoveaError(Self.unsupported(file, "external data files for dataset '\(path)'")) }
+
+        // Dataspace: version 1 (rank, flags, 5 reserved bytes) or 2 (rank, flags, type).
+        let space = try message(0x01, "dataspace")
+        let spaceVersion = try r.u8(space.offset)
+        let rank = Int(try r.u8(space.offset + 1))
+        guard rank <= 32 else { throw fail("dataset '\(path)' has rank \(rank)") }
+        let dimsAt: Int
+        switch spaceVersion {
+        case 1: dimsAt = space.offset + 8
+        case 2:
+            guard try r.u8(space.offset + 3) != 2 else { throw fail("dataset '\(path)' has a null dataspace") }
+            dimsAt = space.offset + 4
+        default: throw fail("dataset '\(path)' has dataspace version \(spaceVersion)")
+        }
+        var shape: [Int] = []
+        for d in 0..<rank {
+            let n = try r.uint(dimsAt + d * lengthSize, size: lengthSize)
+            guard n < 1 << 40 else { throw fail("dataset '\(path)' has a dimension of \(n)") }
+            shape.append(Int(n))
+        }
+        guard let count = checkedProduct(shape) else { throw fail("dataset '\(path)' has shape \(shape), too large") }
+
+        // Datatype: IEEE floats and integers only.
+        let type = try message(0x03, "datatype")
+        let classAndVersion = try r.u8(type.offset)
+        let bits = try r.u8(type.offset + 1)
+        let size = Int(try r.u32(type.offset + 4))
+        let order = bits & 1 == 1 ? ">" : "<"
+        let descr: String
+        switch (classAndVersion & 0x0F, size) {
+        case (1, 4), (1, 8): descr = "\(order)f\(size)"
+        case (0, 1): descr = bits & 0x08 != 0 ? "|i1" : "|u1"
+        case (0, 2), (0, 4), (0, 8): descr = "\(order)\(bits & 0x08 != 0 ? "i" : "u")\(size)"
+        default: throw fail("dataset '\(path)' has HDF5 datatype class \(classAndVersion & 0x0F) of \(size) bytes; Fovea reads floats and integers")
+        }
+        let element = try NumPyElementType(descr: descr) { FoveaError("dataset '\(path)': \($0)") }
+        let (needed, overflow) = count.multipliedReportingOverflow(by: size)
+        guard !overflow else { throw fail("dataset '\(path)' is too large") }
+
+        // Layout: compact (data in the header) or contiguous (one block in the file).
+        let layout = try message(0x08, "data layout")
+        let layoutVersion = try r.u8(layout.offset)
+        var dataAt: Int, stored: Int
+        switch layoutVersion {
+        case 3, 4:
+            switch try r.u8(layout.offset + 1) {
+            case 0: stored = Int(try r.u16(layout.offset + 2)); dataAt = layout.offset + 4
+            case 1:
+                stored = try length(at: layout.offset + 2 + offsetSize)
+                if try isUndefinedAddress(at: layout.offset + 2) {
+                    guard needed == 0 else { throw fail("dataset '\(path)' has no data written") }
+                    dataAt = 0
+                } else {
+                    dataAt = try address(at: layout.offset + 2)
+                }
+            case let c: throw FoveaError(Self.unsupported(file, "\(c == 2 ? "chunked" : "virtual or unknown (class \(c))") storage for dataset '\(path)'"))
+            }
+        case 1, 2:
+            let dims = Int(try r.u8(layout.offset + 1))
+            switch try r.u8(layout.offset + 2) {
+            case 0:
+                let at = layout.offset + 8 + 4 * dims
+                stored = Int(try r.u32(at)); dataAt = at + 4
+            case 1: stored = needed; dataAt = try address(at: layout.offset + 8)
+            default: throw FoveaError(Self.unsupported(file, "chunked storage for dataset '\(path)'"))
+            }
+        default: throw fail("dataset '\(path)' has data layout version \(layoutVersion)")
+        }
+        guard stored >= needed else { throw fail("dataset '\(path)' of shape \(shape) needs \(needed) bytes, \(stored) are stored") }
+        try r.check(dataAt, needed)
+        let values = r.bytes.withUnsafeBytes { raw in
+            element.decode(UnsafeRawBufferPointer(rebasing: raw[dataAt..<(dataAt + needed)]), count: count)
+        }
+        return try NumPyArray(shape: shape, values: values)
+    }
+}
+
+/// Writes float32 datasets into a new HDF5 file in the same classic layout h5py writes by default
+/// (superblock 0, version-1 object headers, symbol-table groups, contiguous little-endian data), so
+/// h5py and Keras read it with the real HDF5 library.
+enum HDF5Writer {
+    /// Symbol nodes hold up to 2·K entries; K is raised (it is a per-file setting) so that every
+    /// group fits in one node and each group's B-tree is a single leaf.
+    static let defaultLeafK = 4
+    static let internalK = 16
+
+    private final class Group {
+        var groups: [String: Group] = [:]
+        var datasets: [String: (shape: [Int], values: [Float])] = [:]
+        var childCount: Int { groups.count + datasets.count }
+        var maxChildren: Int { groups.values.reduce(childCount) { max($0, $1.maxChildren) } }
+    }
+
+    /// An HDF5 file holding each array at its slash-separated path (groups are created as needed).
+    static func encode(_ arrays: [(path: String, shape: [Int], values: [Float])]) throws -> [UInt8] {
+        let root = Group()
+        for (path, shape, values) in arrays {
+            let parts = path.split(separator: "/", omittingEmptySubsequences: false).map(String.init)
+            guard !parts.isEmpty, parts.allSatisfy({ !$0.isEmpty }) else { throw FoveaError("HDF5: invalid dataset path '\(path)'") }
+            guard checkedProduct(shape) == values.count else { throw FoveaError("HDF5: '\(path)' has shape \(shape) but \(values.count) values") }
+            var g = root
+            for part in parts.dropLast() {
+                guard g.datasets[part] == nil else { throw FoveaError("HDF5: '\(path)' passes through a dataset") }
+                if g.groups[part] == nil { g.groups[part] = Group() }
+                g = g.groups[part]!
+            }
+            guard g.groups[parts.last!] == nil, g.datasets[parts.last!] == nil else { throw FoveaError("HDF5: duplicate path '\(path)'") }
+            g.datasets[parts.last!] = (shape, values)
+        }
+        let leafK = max(defaultLeafK, (root.maxChildren + 1) / 2)
+        guard leafK < 0x8000 else { throw FoveaError("HDF5: a group with \(root.maxChildren) members is too large") }
+
+        var out = [UInt8](repeating: 0, count: 96)  // the superblock, filled in last
+        let (rootHeader, rootBTree, rootHeap) = writeGroup(root, into: &out, leafK: leafK)
+
+        var sb: [UInt8] = HDF5Reader.signature
+        sb += [0, 0, 0, 0, 0, 8, 8, 0]           // versions (superblock, free space, root, -, shared header), sizes of offsets/lengths
+        sb.le16(UInt16(leafK)); sb.le16(UInt16(internalK))
+        sb.le32(0)                                // file consistency flags
+        sb.le64(0); sb.le64(.max); sb.le64(UInt64(out.count)); sb.le64(.max)  // base, free space, end of file, driver info
+        sb.le64(0); sb.le64(UInt64(rootHeader)); sb.le32(1); sb.le32(0)       // root entry: name offset, header, cache type 1
+        sb.le64(UInt64(rootBTree)); sb.le64(UInt64(rootHeap))
+        precondition(sb.count == 96)
+        out.replaceSubrange(0..<96, with: sb)
+        return out
+    }
+
+    /// Writes a group's children, then its local heap, symbol node, B-tree and object header.
+    private static func writeGroup(_ group: Group, into out: inout [UInt8], leafK: Int) -> (header: Int, btree: Int, heap: Int) {
+        // Symbol nodes are searched by binary search on the names' bytes: sort them that way.
+        let names = (Array(group.groups.keys) + Array(group.datasets.keys)).sorted { Array($0.utf8).lexicographicallyPrecedes(Array($1.utf8)) }
+        var entries: [(name: String, header: Int, cache: (btree: Int, heap: Int)?)] = []
+        for name in names {
+            if let child = group.groups[name] {
+                let (h, b, l) = writeGroup(child, into: &out, leafK: leafK)
+                entries.append((name, h, (b, l)))
+            } else {
+                let (shape, values) = group.datasets[name]!
+                entries.append((name, writeDataset(shape: shape, values: values, into: &out), nil))
+            }
+        }
+
+        // Local heap: the empty name at offset 0, then each name NUL-terminated, 8-byte aligned.
+        var heapData = [UInt8](repeating: 0, count: 8)
+        var nameOffsets: [Int] = []
+        for e in entries {
+            nameOffsets.append(heapData.count)
+            heapData += Array(e.name.utf8) + [0]
+            while heapData.count % 8 != 0 { heapData.append(0) }
+        }
+        let heap = out.count
+        out += Array("HEAP".utf8) + [0, 0, 0, 0]
+        out.le64(UInt64(heapData.count)); out.le64(1)  // size; free list: none (HDF5's H5HL_FREE_NULL)
+        out.le64(UInt64(heap + 32))
+        out += heapData
+
+        var snod: Int?
+        if !entries.isEmpty {
+            snod = out.count
+            var node = Array("SNOD".utf8) + [1, 0]
+            node.le16(UInt16(entries.count))
+            for (e, offset) in zip(entries, nameOffsets) {
+                node.le64(UInt64(offset)); node.le64(UInt64(e.header))
+                if let cache = e.cache {
+                    node.le32(1); node.le32(0); node.le64(UInt64(cache.btree)); node.le64(UInt64(cache.heap))
+                } else {
+                    node.le32(0); node.le32(0); node += [UInt8](repeating: 0, count: 16)
+                }
+            }
+            node += [UInt8](repeating: 0, count: 8 + 2 * leafK * 40 - node.count)
+            out += node
+        }
+
+        // One B-tree leaf: key 0 (the empty name), the symbol node, key of the last name.
+        let btree = out.count
+        var tree = Array("TREE".utf8) + [0, 0]
+        tree.le16(snod == nil ? 0 : 1)
+        tree.le64(.max); tree.le64(.max)
+        if let snod {
+            tree.le64(0); tree.le64(UInt64(snod)); tree.le64(UInt64(nameOffsets.last!))
+        }
+        tree += [UInt8](repeating: 0, count: 24 + (2 * internalK + 1) * 8 + 2 * internalK * 8 - tree.count)
+        out += tree
+
+        let header = out.count
+        writeObjectHeader([(0x11, 0, le64s([btree, heap]))], into: &out)
+        return (header, btree, heap)
+    }
+
+    private static func writeDataset(shape: [Int], values: [Float], into out: inout [UInt8]) -> Int {
+        let data = out.count
+        out.reserveCapacity(out.count + values.count * 4 + 256)
+        for v in values { out.le32(v.bitPattern) }
+
+        var space: [UInt8] = [1, UInt8(shape.count), 0, 0, 0, 0, 0, 0]  // version 1, rank, no max dims
+        for d in shape { space.le64(UInt64(d)) }
+        // IEEE float32 little-endian: class 1 version 1; mantissa normalised (implied bit), sign at bit 31.
+        var type: [UInt8] = [0x11, 0x20, 0x1F, 0x00]
+        type.le32(4)
+        type.le16(0); type.le16(32); type += [23, 8, 0, 23]; type.le32(127)
+        // Fill value version 2: allocation late, write on allocation, value undefined (h5py's default).
+        let fill: [UInt8] = [2, 2, 2, 1, 0, 0, 0, 0]
+        var layout: [UInt8] = [3, 1]  // version 3, contiguous
+        layout.le64(UInt64(data)); layout.le64(UInt64(values.count * 4))
+
+        let header = out.count
+        writeObjectHeader([(0x01, 0, space), (0x03, 1, type), (0x05, 1, fill), (0x08, 0, layout)], into: &out)
+        return header
+    }
+
+    /// A version-1 object header: 16-byte prefix, then messages padded to 8 bytes.
+    private static func writeObjectHeader(_ messages: [(type: UInt16, flags: UInt8, body: [UInt8])], into out: inout [UInt8]) {
+        var chunk: [UInt8] = []
+        for m in messages {
+            var body = m.body
+            while body.count % 8 != 0 { body.append(0) }
+            chunk.le16(m.type); chunk.le16(UInt16(body.count)); chunk += [m.flags, 0, 0, 0]
+            chunk += body
+        }
+        out += [1, 0]
+        out.le16(UInt16(messages.count)); out.le32(1); out.le32(UInt32(chunk.count)); out.le32(0)
+        out += chunk
+    }
+
+    private static func le64s(_ values: [Int]) -> [UInt8] {
+        var b: [UInt8] = []
+        for v in values { b.le64(UInt64(v)) }
+        return b
+    }
+}

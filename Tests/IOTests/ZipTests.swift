@@ -1,0 +1,70 @@
+import Foundation
+import XCTest
+import Fovea
+
+final class ZipTests: XCTestCase {
+    func testWrittenArchivesReadBackStoredAndDeflated() throws {
+        var zip = ZipWriter()
+        let text = Array(String(repeating: "convolution ", count: 200).utf8)
+        let noise = (0..<1000).map { UInt8(truncatingIfNeeded: $0 &* 2654435761 >> 7) }
+        try zip.add("a.txt", text, compress: true)
+        try zip.add("dir/b.bin", noise, compress: true)
+        try zip.add("empty", [])
+        try zip.add("ünïcode.txt", Array("ok".utf8))
+        let bytes = try zip.finish()
+        let archive = try ZipArchive(Data(bytes), file: "t.zip")
+        XCTAssertEqual(archive.names, ["a.txt", "dir/b.bin", "empty", "ünïcode.txt"])
+        XCTAssertEqual(archive.entry(named: "a.txt")?.method, 8)
+        XCTAssertLessThan(archive.entry(named: "a.txt")!.compressedSize, text.count / 10)
+        XCTAssertEqual(try archive.read("a.txt"), text)
+        XCTAssertEqual(try archive.read("dir/b.bin"), noise)
+        XCTAssertEqual(try archive.read("empty"), [])
+        XCTAssertEqual(try archive.read("ünïcode.txt"), Array("ok".utf8))
+        assertFoveaError(containing: ["t.zip", "no entry 'missing'", "a.txt"]) { try archive.read("missing") }
+        // Same contents, same bytes: no timestamps of the moment leak in.
+        var again = ZipWriter()
+        try again.add("a.txt", text, compress: true)
+        try again.add("dir/b.bin", noise, compress: true)
+        try again.add("empty", [])
+        try again.add("ünïcode.txt", Array("ok".utf8))
+        XCTAssertEqual(try again.finish(), bytes)
+        XCTAssertThrowsError(try again.add("empty", [1]))
+    }
+
+    func testKerasWrittenArchiveIsRead() throws {
+        let archive = try ZipArchive(contentsOf: try fixture("keras_cnn.keras"))
+        XCTAssertEqual(archive.names, ["metadata.json", "config.json", "model.weights.h5"])
+        let metadata = try JSONSerialization.jsonObject(with: Data(try archive.read("metadata.json"))) as? [String: Any]
+        XCTAssertEqual(metadata?["keras_version"] as? String, "3.15.1")
+    }
+
+    func testCorruptDirectoryFieldsAreErrors() throws {
+        var zip = ZipWriter()
+        try zip.add("x", Array(repeating: 7, count: 100), compress: true)
+        let good = try zip.finish()
+        let eocd = good.count - 22
+        func patched(_ offset: Int, _ values: [UInt8]) -> [UInt8] {
+            var b = good
+            b.replaceSubrange(offset..<(offset + values.count), with: values)
+            return b
+        }
+        let cases: [([UInt8], String)] = [
+            (patched(eocd + 10, [0xFF, 0x00]), "cannot fit"),                   // entry count
+            (patched(eocd + 16, [0xF0, 0xFF, 0x00, 0x00]), "lies outside"),      // directory offset
+            (patched(eocd + 4, [1, 0]), "multi-disk"),
+            (patched(eocd + 16, [0xFF, 0xFF, 0xFF, 0xFF]), "ZIP64"),             // ZIP64 marker with no locator
+            (Array(good.prefix(good.count - 1)), "no end-of-central-directory"),
+            (Array("PK".utf8), "too short"),
+        ]
+        for (bytes, expected) in cases {
+            assertFoveaError(containing: ["c.zip", expected]) { try ZipArchive(Data(bytes), file: "c.zip") }
+        }
+        // Declared sizes that disagree with the data: caught on reading the entry.
+        let directory = good.count - 22 - (46 + 1)
+        for (offset, expected) in [(directory + 24, "inflates to"), (directory + 16, "CRC-32"), (directory + 10, "method")] {
+            var b = good
+            b[offset] ^= 0x04
+            assertFoveaError(containing: ["c.zip", expected]) { try ZipArchive(Data(b), file: "c.zip").read("x") }
+        }
+    }
+}
