@@ -7,7 +7,7 @@ struct FoveaCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "fovea",
         abstract: "Convolutional neural networks in Swift: train, inspect and run image models.",
-        subcommands: [TrainCommand.self, EvaluateCommand.self, PredictCommand.self, ConvertCommand.self, SummaryCommand.self, BenchCommand.self, DevicesCommand.self,
+        subcommands: [TrainCommand.self, EvaluateCommand.self, PredictCommand.self, ConvertCommand.self, SummaryCommand.self, PlotCommand.self, BenchCommand.self, DevicesCommand.self,
                       FilterCommand.self, PoolCommand.self, ActivationsCommand.self, ConnectivityCommand.self, ExampleImageCommand.self],
         defaultSubcommand: nil)
 }

@@ -5,24 +5,33 @@ import Foundation
 struct TrainCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "train",
-        abstract: "Train a CNN on MNIST (default: the seed CNN, 5 epochs, RMSprop, batch 64) and save it.")
+        abstract: "Train a CNN on MNIST (default: the seed CNN, 5 epochs, RMSprop, batch 64) and save it.",
+        discussion: """
+            With --checkpoint the model, optimizer state and training position are saved (atomically) after every \
+            epoch, and with --checkpoint-every N also every N batches. --resume continues such a checkpoint where it \
+            stopped, with the same data order and random state: give the same --limit, --batch-size and \
+            --validation-split (--epochs may change); the architecture, optimizer and seed come from the checkpoint.
+            """)
 
-    @Option(help: "Built-in architecture: \(Architecture.allCases.map(\.rawValue).joined(separator: ", ")).")
-    var model = Architecture.seedCNN.rawValue
-    @Option(help: "Number of passes over the training set.") var epochs = 5
+    @Option(help: "Built-in architecture: \(Architecture.allCases.map(\.rawValue).joined(separator: ", ")) (default: seed-cnn).")
+    var model: String?
+    @Option(help: "Number of passes over the training set (in all, counting those a resumed run already did).") var epochs = 5
     @Option(help: "Samples per gradient step.") var batchSize = 64
-    @Option(help: "sgd, rmsprop or adam (Keras defaults).") var optimizer = "rmsprop"
+    @Option(help: "sgd, rmsprop or adam (Keras defaults; default: rmsprop).") var optimizer: String?
     @Option(help: "Learning rate (default: the optimizer's Keras default).") var learningRate: Float?
-    @Option(help: "sparse_categorical_crossentropy, categorical_crossentropy or mse.") var loss = "sparse_categorical_crossentropy"
+    @Option(help: "sparse_categorical_crossentropy, categorical_crossentropy or mse (default: sparse_categorical_crossentropy).") var loss: String?
     @Option(help: "Fraction of the training set held out (the last samples) for validation.") var validationSplit: Float = 0
-    @Option(help: "Seed for weights and shuffling.") var seed: UInt64 = 0
-    @Option(help: ArgumentHelp("Sample order: same-permutation (one seeded shuffle reused every epoch, as Keras 3 on TensorFlow does once seeded), every-epoch (a new shuffle each epoch) or none.",
+    @Option(help: "Seed for weights and shuffling (default: 0).") var seed: UInt64?
+    @Option(help: ArgumentHelp("Sample order: same-permutation (one seeded shuffle reused every epoch, as Keras 3 on TensorFlow does once seeded), every-epoch (a new shuffle each epoch) or none (default: same-permutation, or the checkpoint's when resuming).",
                                valueName: "mode"))
-    var shuffle = Sequential.Shuffle.samePermutation.rawValue
+    var shuffle: String?
     @Option(help: "Train on the first N training images only.") var limit: Int?
     @Option(help: "Worker threads (default: all cores).") var threads: Int?
     @Option(help: "0 silent, 1 progress bar, 2 one line per epoch.") var verbose = 1
-    @Option(help: "Where to save the trained model (default: <model>.safetensors).") var output: String?
+    @Option(help: "Where to save the trained model (default: <model>.safetensors, or the checkpoint when resuming).") var output: String?
+    @Option(help: "Save a resumable checkpoint here after every epoch (default when resuming: the --resume file).") var checkpoint: String?
+    @Option(help: "Also save the checkpoint every N batches.") var checkpointEvery: Int?
+    @Option(help: "Continue training from this checkpoint.") var resume: String?
     @Option(help: "Append each epoch's loss and metrics to this CSV file (Keras CSVLogger format).") var csv: String?
     @OptionGroup var data: DataOptions
 
@@ -31,29 +40,66 @@ struct TrainCommand: ParsableCommand {
         if epochs < 0 { throw ValidationError("--epochs cannot be negative") }
         if batchSize <= 0 { throw ValidationError("--batch-size must be positive") }
         if let threads, threads <= 0 { throw ValidationError("--threads must be positive") }
-        if Sequential.Shuffle(rawValue: shuffle) == nil {
+        if let shuffle, Sequential.Shuffle(rawValue: shuffle) == nil {
             throw ValidationError("--shuffle must be one of \(Sequential.Shuffle.allCases.map(\.rawValue).joined(separator: ", "))")
+        }
+        if let checkpointEvery, checkpointEvery <= 0 { throw ValidationError("--checkpoint-every must be a positive number of batches") }
+        if checkpointEvery != nil && checkpoint == nil && resume == nil { throw ValidationError("--checkpoint-every needs --checkpoint PATH (or --resume PATH)") }
+        if resume != nil {
+            let fixed = [("--model", model != nil), ("--optimizer", optimizer != nil), ("--learning-rate", learningRate != nil),
+                         ("--loss", loss != nil), ("--seed", seed != nil)].filter(\.1).map(\.0)
+            if !fixed.isEmpty {
+                throw ValidationError("\(fixed.joined(separator: ", ")) cannot be combined with --resume: the checkpoint holds the model, optimizer, loss and seed")
+            }
         }
     }
 
     func run() throws {
         if let threads { ThreadPool.threadCount = threads }
         let mnist = try data.load()
-        let architecture = try Architecture(named: model)
-        let net = try architecture.make(seed: seed)
-        let lossFunction = try Loss(named: loss)
-        net.compile(optimizer: try Optimizer.named(optimizer, learningRate: learningRate), loss: lossFunction, metrics: [.accuracy])
+        let net: Sequential
+        let modelName: String
+        var position: TrainingPosition?
+        if let resume {
+            net = try Sequential.load(from: URL(fileURLWithPath: resume))
+            guard let optimizer = net.optimizer, let saved = net.trainingPosition else {
+                throw FoveaError("\(resume): holds no optimizer state and training position; resume from a file written by fovea train --checkpoint")
+            }
+            position = saved
+            modelName = "\(net.name) from \(resume)"
+            print("Resuming at epoch \(saved.epoch + 1), step \(saved.step)/\(saved.stepsPerEpoch) (\(optimizer.name), \(optimizer.iterations) steps done)")
+        } else {
+            let architecture = try Architecture(named: model ?? Architecture.seedCNN.rawValue)
+            net = try architecture.make(seed: seed ?? 0)
+            net.compile(optimizer: try Optimizer.named(optimizer ?? "rmsprop", learningRate: learningRate),
+                        loss: try Loss(named: loss ?? "sparse_categorical_crossentropy"), metrics: [.accuracy])
+            modelName = architecture.rawValue
+        }
+        let lossFunction = net.loss!
         let (x, labels) = mnist.tensors(.train, limit: limit)
         let (testX, testLabels) = mnist.tensors(.test)
-        print("Training \(architecture.rawValue) (\(groupedThousands(net.parameterCount)) parameters) on \(x.shape[0]) MNIST images: \(epochs) epochs, \(optimizer), batch \(batchSize), \(ThreadPool.threadCount) threads")
+        var callbacks: [Callback] = []
+        if let path = checkpoint ?? resume {
+            // The path is literal: braces would be ModelCheckpoint placeholders.
+            let literal = path.replacingOccurrences(of: "{", with: "{{").replacingOccurrences(of: "}", with: "}}")
+            callbacks.append(try ModelCheckpoint(filepath: literal))
+            if let checkpointEvery { callbacks.append(try ModelCheckpoint(filepath: literal, saveFrequency: .batches(checkpointEvery))) }
+        }
+        if let csv { callbacks.append(CSVLogger(URL(fileURLWithPath: csv), append: resume != nil)) }
+        print("Training \(modelName) (\(groupedThousands(net.parameterCount)) parameters) on \(x.shape[0]) MNIST images: \(epochs) epochs, \(net.optimizer!.name), batch \(batchSize), \(ThreadPool.threadCount) threads")
         let start = Date()
         try net.fit(x: x, y: targets(labels, for: lossFunction, classes: 10), batchSize: batchSize, epochs: epochs,
-                    verbose: verbose, validationSplit: validationSplit, shuffle: Sequential.Shuffle(rawValue: shuffle)!,
-                    callbacks: csv.map { [CSVLogger(URL(fileURLWithPath: $0))] } ?? [])
+                    verbose: verbose, validationSplit: validationSplit,
+                    shuffle: Sequential.Shuffle(rawValue: shuffle ?? position?.shuffle ?? Sequential.Shuffle.samePermutation.rawValue)!,
+                    callbacks: callbacks, resumingFrom: position)
         let fitSeconds = Date().timeIntervalSince(start)
+        // A callback that could not write stopped training early; that is an error for the command.
+        if let failure = callbacks.lazy.compactMap({ ($0 as? ModelCheckpoint)?.failure ?? ($0 as? CSVLogger)?.failure }).first {
+            throw FoveaError(failure)
+        }
         let result = try net.evaluate(x: testX, y: targets(testLabels, for: lossFunction, classes: 10), batchSize: 256)
         print(String(format: "Test loss: %.4f - test accuracy: %.4f (fit took %.1f s)", result["loss"]!, result["accuracy"]!, fitSeconds))
-        let path = output ?? "\(architecture.rawValue).safetensors"
+        let path = output ?? checkpoint ?? resume ?? "\(modelName).safetensors"
         try net.save(to: URL(fileURLWithPath: path))
         print("Saved the trained model to \(path)")
     }

@@ -102,22 +102,23 @@ final class CheckpointCallbackTests: XCTestCase {
         let model = try smallModel()
         model.compile(optimizer: Adam(), loss: .sparseCategoricalCrossentropy(), metrics: [.accuracy])
         let history = try model.fit(x: x, y: y, batchSize: 10, epochs: 3, verbose: 0, validationSplit: 0.2, callbacks: [CSVLogger(csv)])
-        var lines = try String(contentsOf: csv, encoding: .utf8).split(separator: "\n").map(String.init)
+        // Keras 3.15 (Python's csv module) ends rows in CRLF.
+        var lines = try String(contentsOf: csv, encoding: .utf8).components(separatedBy: "\r\n").dropLast(1).map { $0 }
         XCTAssertEqual(lines.count, 4)
         XCTAssertEqual(lines[0], "epoch,accuracy,loss,val_accuracy,val_loss")
         XCTAssertEqual(lines[1].split(separator: ",").first, "0")
-        XCTAssertEqual(lines[3].split(separator: ",").map(String.init), ["2"] + ["accuracy", "loss", "val_accuracy", "val_loss"].map { "\(history[$0][2])" })
+        XCTAssertEqual(lines[3].split(separator: ",").map(String.init), ["2"] + ["accuracy", "loss", "val_accuracy", "val_loss"].map { "\(Double(history[$0][2]))" })
 
         // Appending adds rows, not a second header.
         try model.fit(x: x, y: y, batchSize: 10, epochs: 1, verbose: 0, validationSplit: 0.2, callbacks: [CSVLogger(csv, append: true)])
-        lines = try String(contentsOf: csv, encoding: .utf8).split(separator: "\n").map(String.init)
+        lines = try String(contentsOf: csv, encoding: .utf8).components(separatedBy: "\r\n").dropLast(1).map { $0 }
         XCTAssertEqual(lines.count, 5)
         XCTAssertEqual(lines.filter { $0.hasPrefix("epoch") }.count, 1)
 
         // Without validation Keras still adds val_ columns, holding NA; a custom separator.
         let plain = dir.appendingPathComponent("plain.csv")
         try model.fit(x: x, y: y, batchSize: 10, epochs: 1, verbose: 0, callbacks: [CSVLogger(plain, separator: ";")])
-        lines = try String(contentsOf: plain, encoding: .utf8).split(separator: "\n").map(String.init)
+        lines = try String(contentsOf: plain, encoding: .utf8).components(separatedBy: "\r\n").dropLast(1).map { $0 }
         XCTAssertEqual(lines[0], "epoch;accuracy;loss;val_accuracy;val_loss")
         XCTAssertTrue(lines[1].hasSuffix(";NA;NA"), lines[1])
 

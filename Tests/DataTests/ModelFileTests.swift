@@ -93,12 +93,15 @@ final class ModelFileTests: XCTestCase {
                 XCTAssertTrue("\(error)".contains("bad.safetensors"), "\(error)")
             }
         }
-        // Flipped bits in the length and header either fail cleanly or (in JSON whitespace/strings) load a valid model.
-        for i in stride(from: 0, to: 600, by: 3) {
+        // The checksum covers the metadata, the tensor entries and the data: a flipped byte in the
+        // length, the header or the weights is an error, never a silently different model.
+        for i in Array(stride(from: 0, to: 2000, by: 11)) + Array(stride(from: 2000, to: good.count, by: 9973)) {
             var bytes = [UInt8](good)
             bytes[i] ^= 0x5A
             try Data(bytes).write(to: bad)
-            do { _ = try Sequential.load(from: bad) } catch { XCTAssertFalse("\(error)".isEmpty) }
+            XCTAssertThrowsError(try Sequential.load(from: bad), "byte \(i) flipped") { error in
+                XCTAssertTrue("\(error)".contains("bad.safetensors"), "\(error)")
+            }
         }
         XCTAssertThrowsError(try Sequential.load(from: dir.appendingPathComponent("missing.safetensors"))) {
             XCTAssertTrue("\($0)".contains("missing.safetensors"), "\($0)")
@@ -127,5 +130,23 @@ final class ModelFileTests: XCTestCase {
         let decoded = try SafeTensors.decode(data, file: "x")
         XCTAssertEqual(decoded.tensors.first?.tensor.scalars, [1, 2])
         XCTAssertEqual(decoded.metadata["format_version"], "99")
+    }
+}
+
+final class AbandonedTemporaryFileTests: XCTestCase {
+    func testSavingClearsTemporaryFilesOfKilledWriters() throws {
+        let dir = try makeTemporaryDirectory(self)
+        // A writer that is gone (a finished, reaped process) and one that is alive (this test's parent).
+        let finished = Process()
+        finished.executableURL = URL(fileURLWithPath: "/bin/true")
+        try finished.run()
+        finished.waitUntilExit()
+        let abandoned = ".m.safetensors.tmp-\(finished.processIdentifier)-42", live = ".m.safetensors.tmp-\(getppid())-7"
+        for name in [abandoned, live, ".other.safetensors.tmp-\(finished.processIdentifier)-1"] {
+            try Data("half".utf8).write(to: dir.appendingPathComponent(name))
+        }
+        try Architecture.dense.make(seed: 1).save(to: dir.appendingPathComponent("m.safetensors"))
+        let names = Set(try FileManager.default.contentsOfDirectory(atPath: dir.path))
+        XCTAssertEqual(names, ["m.safetensors", live, ".other.safetensors.tmp-\(finished.processIdentifier)-1"])
     }
 }

@@ -4,7 +4,7 @@ import Fovea
 
 final class CallbackTests: XCTestCase {
     /// Runs EarlyStopping over a scripted sequence of monitored values, as `fit` would.
-    func run(_ stopper: EarlyStopping, _ values: [Float], model: Sequential, weightsPerEpoch: Bool = false) -> Int {
+    func run(_ stopper: EarlyStopping, _ values: [Float], model: Sequential, weightsPerEpoch: Bool = false) throws -> Int {
         stopper.model = model
         stopper.onTrainBegin(logs: [:])
         var epochsRun = 0
@@ -15,7 +15,7 @@ final class CallbackTests: XCTestCase {
             epochsRun += 1
             if model.stopTraining { break }
         }
-        stopper.onTrainEnd(logs: [:])
+        try stopper.onTrainEnd(logs: [:])
         return epochsRun
     }
 
@@ -23,7 +23,7 @@ final class CallbackTests: XCTestCase {
         var messages: [String] = []
         let stopper = EarlyStopping(monitor: "val_loss", patience: 2, verbose: 1, print: { messages.append($0) })
         // Best at epoch 1 (0.5); epochs 2 and 3 do not improve: stop after epoch 3 (index 3).
-        XCTAssertEqual(run(stopper, [0.9, 0.5, 0.6, 0.55, 0.1], model: try toyModel()), 4)
+        XCTAssertEqual(try run(stopper, [0.9, 0.5, 0.6, 0.55, 0.1], model: try toyModel()), 4)
         XCTAssertEqual(stopper.stoppedEpoch, 3)
         XCTAssertEqual(messages, ["Epoch 4: early stopping"])
     }
@@ -31,19 +31,19 @@ final class CallbackTests: XCTestCase {
     func testEarlyStoppingMinDeltaAndMode() throws {
         // Improvements smaller than minDelta do not count.
         let stopper = EarlyStopping(monitor: "val_loss", minDelta: 0.1, patience: 1)
-        XCTAssertEqual(run(stopper, [1.0, 0.95, 0.93, 0.5], model: try toyModel()), 2)
+        XCTAssertEqual(try run(stopper, [1.0, 0.95, 0.93, 0.5], model: try toyModel()), 2)
         // Accuracy is maximised in auto mode.
         let accuracy = EarlyStopping(monitor: "val_accuracy", patience: 1)
-        XCTAssertEqual(run(accuracy, [0.5, 0.4, 0.3], model: try toyModel()), 3, "val_accuracy 0.5, 0.6, 0.7 keeps improving")
+        XCTAssertEqual(try run(accuracy, [0.5, 0.4, 0.3], model: try toyModel()), 3, "val_accuracy 0.5, 0.6, 0.7 keeps improving")
         let explicitMin = EarlyStopping(monitor: "val_accuracy", patience: 0, mode: .min)
-        XCTAssertEqual(run(explicitMin, [0.5, 0.4], model: try toyModel()), 2)
+        XCTAssertEqual(try run(explicitMin, [0.5, 0.4], model: try toyModel()), 2)
     }
 
     func testEarlyStoppingRestoresBestWeights() throws {
         let model = try toyModel()
         var messages: [String] = []
         let stopper = EarlyStopping(patience: 1, verbose: 1, restoreBestWeights: true, print: { messages.append($0) })
-        XCTAssertEqual(run(stopper, [0.9, 0.3, 0.4, 0.5], model: model, weightsPerEpoch: true), 3)
+        XCTAssertEqual(try run(stopper, [0.9, 0.3, 0.4, 0.5], model: model, weightsPerEpoch: true), 3)
         XCTAssertEqual(model.variables[0].value.scalars.first, 1, "weights of epoch index 1, the best")
         XCTAssertEqual(messages, ["Epoch 3: early stopping", "Restoring model weights from the end of the best epoch: 2."])
     }

@@ -120,7 +120,9 @@ public final class ModelCheckpoint: Callback {
 
 /// Appends each epoch's logs to a CSV file (Keras `CSVLogger`): a header `epoch,<sorted keys>`,
 /// then one row per epoch with the epoch counted from 0. As in Keras, when the first epoch has no
-/// `val_` values a `val_` column is still added for every key, holding `NA`.
+/// `val_` values a `val_` column is still added for every key, holding `NA`. The bytes are Keras
+/// 3.15's: values as Python prints the doubles Keras logs (`0.8015267252922058`), rows ending in
+/// CRLF (Python's `csv` default), a field holding the separator or a quote quoted.
 public final class CSVLogger: Callback {
     public let url: URL
     public let separator: String
@@ -168,10 +170,11 @@ public final class CSVLogger: Callback {
         }
         var text = ""
         if needsHeader {
-            text += (["epoch"] + keys!).joined(separator: separator) + "\n"
+            text += (["epoch"] + keys!).map(field).joined(separator: separator) + "\r\n"
             needsHeader = false
         }
-        text += ([String(epoch)] + keys!.map { logs[$0].map { "\($0)" } ?? "NA" }).joined(separator: separator) + "\n"
+        // Keras logs Python floats (doubles widened from float32); Swift prints a Double as Python does.
+        text += ([String(epoch)] + keys!.map { logs[$0].map { "\(Double($0))" } ?? "NA" }).map(field).joined(separator: separator) + "\r\n"
         do {
             try handle.write(contentsOf: Data(text.utf8))
             try handle.synchronize()
@@ -183,6 +186,13 @@ public final class CSVLogger: Callback {
     public override func onTrainEnd(logs: Logs) {
         try? handle?.close()
         handle = nil
+    }
+
+    /// Python's `csv` quoting: a field holding the separator, a quote or a line break is quoted,
+    /// its quotes doubled.
+    func field(_ text: String) -> String {
+        guard text.contains(separator) || text.contains("\"") || text.contains("\n") || text.contains("\r") else { return text }
+        return "\"" + text.replacingOccurrences(of: "\"", with: "\"\"") + "\""
     }
 
     func fail(_ message: String) {

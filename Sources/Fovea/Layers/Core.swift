@@ -118,9 +118,17 @@ public final class Dropout: Layer {
         return inputShape
     }
 
+    /// The mask generator's state: where the sequence of dropout masks stands.
+    public override var randomState: [UInt64]? {
+        get { (generator ?? freshGenerator).state }
+        set { generator = newValue.flatMap(SeededGenerator.init(state:)) }
+    }
+
+    private var freshGenerator: SeededGenerator { SeededGenerator(seed: SeededGenerator.derive(seed ?? Seeds.default, 0xD0)) }
+
     public override func forward(_ input: Tensor, training: Bool) throws -> Tensor {
         guard training && rate > 0 else { return input }
-        if generator == nil { generator = SeededGenerator(seed: SeededGenerator.derive(seed ?? Seeds.default, 0xD0)) }
+        if generator == nil { generator = freshGenerator }
         let keep = 1 - rate, scale = 1 / keep
         let mask = Tensor(uninitializedShape: input.shape)
         let p = mask.storage.pointer

@@ -45,6 +45,14 @@ open class Layer {
     /// The class name shown in summaries.
     open var typeName: String { String(describing: type(of: self)) }
 
+    /// The state of the layer's random number generator (Dropout's masks), saved with the model so
+    /// that resuming a run draws the same numbers as the uninterrupted run; nil for layers that
+    /// draw none. Setting a state the layer cannot use is ignored by layers without randomness.
+    open var randomState: [UInt64]? {
+        get { nil }
+        set {}
+    }
+
     /// Extra configuration entries a custom layer saves with the model.
     open var customConfiguration: [String: Any] { [:] }
 

@@ -4,15 +4,16 @@ import Foundation
 public typealias Logs = [String: Float]
 
 /// Hooks into `fit` (Keras `Callback`). Override what you need; `model` is set before training.
+/// A hook may throw (a checkpoint that cannot be written): `fit` stops and rethrows the error.
 open class Callback {
     public weak var model: Sequential?
     public init() {}
-    open func onTrainBegin(logs: Logs) {}
-    open func onTrainEnd(logs: Logs) {}
-    open func onEpochBegin(_ epoch: Int, logs: Logs) {}
-    open func onEpochEnd(_ epoch: Int, logs: Logs) {}
-    open func onBatchBegin(_ batch: Int, logs: Logs) {}
-    open func onBatchEnd(_ batch: Int, logs: Logs) {}
+    open func onTrainBegin(logs: Logs) throws {}
+    open func onTrainEnd(logs: Logs) throws {}
+    open func onEpochBegin(_ epoch: Int, logs: Logs) throws {}
+    open func onEpochEnd(_ epoch: Int, logs: Logs) throws {}
+    open func onBatchBegin(_ batch: Int, logs: Logs) throws {}
+    open func onBatchEnd(_ batch: Int, logs: Logs) throws {}
 }
 
 /// The record `fit` returns: each log key's value per epoch (Keras `History`).
@@ -83,7 +84,7 @@ public final class EarlyStopping: Callback {
     public private(set) var stoppedEpoch = 0
     public private(set) var best: Float?
     public private(set) var bestEpoch = 0
-    var bestWeights: [Tensor]?
+    var bestWeights: WeightSnapshot?
     var lowerIsBetter: Bool?
 
     public init(monitor: String = "val_loss", minDelta: Float = 0, patience: Int = 0, verbose: Int = 0,
@@ -118,12 +119,12 @@ public final class EarlyStopping: Callback {
             return
         }
         guard epoch >= startFromEpoch, let model else { return }
-        if restoreBestWeights && bestWeights == nil { bestWeights = model.weightValues(); bestEpoch = epoch }
+        if restoreBestWeights && bestWeights == nil { bestWeights = WeightSnapshot(of: model); bestEpoch = epoch }
         wait += 1
         if isImprovement(current, over: best) {
             best = current
             bestEpoch = epoch
-            if restoreBestWeights { bestWeights = model.weightValues() }
+            if restoreBestWeights { bestWeights = WeightSnapshot(of: model) }
             if baseline == nil || isImprovement(current, over: baseline) { wait = 0 }
             return
         }
@@ -133,11 +134,11 @@ public final class EarlyStopping: Callback {
         }
     }
 
-    public override func onTrainEnd(logs: Logs) {
+    public override func onTrainEnd(logs: Logs) throws {
         if stoppedEpoch > 0 && verbose > 0 { print("Epoch \(stoppedEpoch + 1): early stopping") }
         if restoreBestWeights, let weights = bestWeights, let model {
             if verbose > 0 { print("Restoring model weights from the end of the best epoch: \(bestEpoch + 1).") }
-            try? model.setWeightValues(weights)
+            try weights.restore(into: model, source: "EarlyStopping's best weights")
         }
     }
 }

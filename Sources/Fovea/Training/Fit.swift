@@ -5,6 +5,8 @@ final class CompiledState {
     let optimizer: Optimizer
     let loss: Loss
     let metrics: [Metric]
+    /// Where `fit` stands (kept with the optimizer, whose state it goes with).
+    var position: TrainingPosition?
     init(optimizer: Optimizer, loss: Loss, metrics: [Metric]) {
         self.optimizer = optimizer; self.loss = loss; self.metrics = metrics
     }
@@ -27,6 +29,18 @@ extension Sequential {
 
     /// The optimizer set by `compile`, if any.
     public var optimizer: Optimizer? { (compiledState as? CompiledState)?.optimizer }
+    /// The loss set by `compile`, if any.
+    public var loss: Loss? { (compiledState as? CompiledState)?.loss }
+    /// The metrics set by `compile` (empty when not compiled).
+    public var metrics: [Metric] { (compiledState as? CompiledState)?.metrics ?? [] }
+
+    /// Where training stands: `fit` updates it after every batch and every epoch, model files save
+    /// and restore it, and `fit(…, resumingFrom:)` continues from it. Nil until the model trains
+    /// (or is loaded from a file that holds one); compiling again clears it.
+    public internal(set) var trainingPosition: TrainingPosition? {
+        get { (compiledState as? CompiledState)?.position }
+        set { (compiledState as? CompiledState)?.position = newValue }
+    }
 
     /// The model's output on `x` and the mean loss against `y`, on the gradient graph when
     /// recording. Softmax followed by cross-entropy runs as one fused op on the logits.
@@ -107,16 +121,18 @@ extension Sequential {
         /// The sample order of epoch `epoch` (from 0) for `count` samples, seeded by `seed`.
         public func order(count: Int, epoch: Int, seed: UInt64) -> [Int] {
             var order = Array(0..<count)
-            switch self {
-            case .none: break
-            case .everyEpoch:
-                var g = SeededGenerator(seed: SeededGenerator.derive(seed, 0x5F + UInt64(epoch)))
-                order.shuffle(using: &g)
-            case .samePermutation:
-                var g = SeededGenerator(seed: SeededGenerator.derive(seed, 0x5F))
-                order.shuffle(using: &g)
-            }
+            if var g = generator(epoch: epoch, seed: seed) { order.shuffle(using: &g) }
             return order
+        }
+
+        /// The generator that shuffles epoch `epoch`, in the state before shuffling; nil for `.none`.
+        /// Checkpoints save its state, so a resumed epoch gets the same order.
+        public func generator(epoch: Int, seed: UInt64) -> SeededGenerator? {
+            switch self {
+            case .none: return nil
+            case .everyEpoch: return SeededGenerator(seed: SeededGenerator.derive(seed, 0x5F + UInt64(epoch)))
+            case .samePermutation: return SeededGenerator(seed: SeededGenerator.derive(seed, 0x5F))
+            }
         }
     }
 
@@ -124,10 +140,17 @@ extension Sequential {
     /// the samples before any shuffling; `validationData` overrides it. `verbose`: 0 silent,
     /// 1 progress bar, 2 one line per epoch. Shuffling is seeded from the model's seed; `true` means
     /// ``Shuffle/everyEpoch`` and `false` ``Shuffle/none``.
+    ///
+    /// `resumingFrom` continues an interrupted run (usually the ``trainingPosition`` of a model
+    /// loaded from a checkpoint) at its epoch and step, with the same data order and epoch tallies,
+    /// so the run ends with the same weights as one never stopped. It takes precedence over
+    /// `initialEpoch`; the batch size, shuffle mode and training data must be those of the
+    /// checkpoint, or it is an error saying what differs. `epochs` may differ (train longer or less).
     @discardableResult
     public func fit(x: Tensor, y: Tensor, batchSize: Int = 32, epochs: Int = 1, verbose: Int = 1,
                     validationSplit: Float = 0, validationData: (x: Tensor, y: Tensor)? = nil,
                     shuffle: Shuffle = .everyEpoch, callbacks: [Callback] = [], initialEpoch: Int = 0,
+                    resumingFrom resume: TrainingPosition? = nil,
                     output: ProgressOutput = .standardOutput) throws -> History {
         let state = try compiled
         try checkData(x, y, state.loss, what: "fit")
@@ -146,25 +169,47 @@ extension Sequential {
             validation = (x.slice(batch: splitAt..<n), y.slice(batch: splitAt..<n))
         }
         if inputShape == nil { try build(inputShape: Array(x.shape.dropFirst())) }
+        let n = trainX.shape[0]
+        let steps = (n + batchSize - 1) / batchSize
+        let fingerprint = contentFingerprint([trainX, trainY])
+        try resume?.checkResumable(batchSize: batchSize, sampleCount: n, shuffle: shuffle.rawValue, dataFingerprint: fingerprint,
+                                   metrics: state.metrics.count)
+        func initialShuffleState(for epoch: Int) -> [UInt64]? { shuffle.generator(epoch: epoch, seed: seed)?.state }
+        func position(_ epoch: Int, _ step: Int, _ shuffleState: [UInt64]?, _ lossSum: Double, _ seen: Int,
+                      _ scores: [TrainingPosition.MetricCount]) -> TrainingPosition {
+            TrainingPosition(epoch: epoch, step: step, batchSize: batchSize, sampleCount: n, shuffle: shuffle.rawValue,
+                             dataFingerprint: fingerprint, shuffleState: shuffleState, lossSum: lossSum, samplesSeen: seen,
+                             metricCounts: scores)
+        }
 
         let history = History()
         let all = [history] + callbacks
         for c in all { c.model = self }
         stopTraining = false
-        for c in all { c.onTrainBegin(logs: [:]) }
-        let n = trainX.shape[0]
-        let steps = (n + batchSize - 1) / batchSize
+        let firstEpoch = resume?.epoch ?? initialEpoch
+        trainingPosition = resume ?? position(firstEpoch, 0, initialShuffleState(for: firstEpoch), 0, 0,
+                                              state.metrics.map { _ in .init(correct: 0, total: 0) })
+        for c in all { try c.onTrainBegin(logs: [:]) }
         var lastLogs: Logs = [:]
-        for epoch in initialEpoch..<epochs {
-            for c in all { c.onEpochBegin(epoch, logs: [:]) }
+        for epoch in firstEpoch..<Swift.max(firstEpoch, epochs) {
+            let resuming = resume != nil && epoch == firstEpoch
+            for c in all { try c.onEpochBegin(epoch, logs: [:]) }
             if verbose > 0 { output.write("Epoch \(epoch + 1)/\(epochs)\n") }
             var progress = Progbar(target: steps, verbose: verbose, output: output)
-            let order = shuffle.order(count: n, epoch: epoch, seed: seed)
+            // A resumed epoch replays the order from the saved generator state.
+            var generator = resuming ? resume!.shuffleState.flatMap(SeededGenerator.init(state:)) : shuffle.generator(epoch: epoch, seed: seed)
+            let shuffleState = generator?.state
+            var order = Array(0..<n)
+            if generator != nil { order.shuffle(using: &generator!) }
             var lossSum: Double = 0, seen = 0
-            var scores = [(correct: Int, total: Int)](repeating: (0, 0), count: state.metrics.count)
-            var logs: Logs = [:]
-            for step in 0..<steps {
-                for c in all { c.onBatchBegin(step, logs: logs) }
+            var scores = state.metrics.map { _ in TrainingPosition.MetricCount(correct: 0, total: 0) }
+            let firstStep = resuming ? resume!.step : 0
+            if resuming && firstStep > 0 {
+                (lossSum, seen, scores) = (resume!.lossSum, resume!.samplesSeen, resume!.metricCounts)
+            }
+            var logs: Logs = seen > 0 ? epochLogs(lossSum, seen, scores, state) : [:]
+            for step in firstStep..<steps {
+                for c in all { try c.onBatchBegin(step, logs: logs) }
                 let rows = Array(order[(step * batchSize)..<Swift.min(n, (step + 1) * batchSize)])
                 let xb = trainX.gathering(batchIndices: rows), yb = trainY.gathering(batchIndices: rows)
                 let (loss, prediction) = try forwardLoss(xb, yb, loss: state.loss, training: true)
@@ -180,22 +225,25 @@ extension Sequential {
                     scores[i].correct += s.correct; scores[i].total += s.total
                 }
                 logs = epochLogs(lossSum, seen, scores, state)
-                for c in all { c.onBatchEnd(step, logs: logs) }
+                trainingPosition = position(epoch, step + 1, shuffleState, lossSum, seen, scores)
+                for c in all { try c.onBatchEnd(step, logs: logs) }
                 if step + 1 < steps { progress.update(step + 1, logs: logs) }
             }
             if let v = validation {
                 for (k, value) in try evaluateLogs(x: v.x, y: v.y, batchSize: batchSize, state: state) { logs["val_" + k] = value }
             }
             progress.update(steps, logs: logs, finished: true)
-            for c in all { c.onEpochEnd(epoch, logs: logs) }
+            trainingPosition = position(epoch + 1, 0, initialShuffleState(for: epoch + 1), 0, 0,
+                                        state.metrics.map { _ in .init(correct: 0, total: 0) })
+            for c in all { try c.onEpochEnd(epoch, logs: logs) }
             lastLogs = logs
             if stopTraining { break }
         }
-        for c in all { c.onTrainEnd(logs: lastLogs) }
+        for c in all { try c.onTrainEnd(logs: lastLogs) }
         return history
     }
 
-    func epochLogs(_ lossSum: Double, _ seen: Int, _ scores: [(correct: Int, total: Int)], _ state: CompiledState) -> Logs {
+    func epochLogs(_ lossSum: Double, _ seen: Int, _ scores: [TrainingPosition.MetricCount], _ state: CompiledState) -> Logs {
         var logs: Logs = ["loss": Float(lossSum / Double(Swift.max(seen, 1)))]
         for (i, metric) in state.metrics.enumerated() {
             logs[metric.name] = Float(scores[i].correct) / Float(Swift.max(scores[i].total, 1))
@@ -206,7 +254,7 @@ extension Sequential {
     func evaluateLogs(x: Tensor, y: Tensor, batchSize: Int, state: CompiledState) throws -> Logs {
         let n = x.shape[0]
         var lossSum: Double = 0
-        var scores = [(correct: Int, total: Int)](repeating: (0, 0), count: state.metrics.count)
+        var scores = state.metrics.map { _ in TrainingPosition.MetricCount(correct: 0, total: 0) }
         var start = 0
         while start < n {
             let end = Swift.min(n, start + batchSize)

@@ -45,6 +45,11 @@ open class Optimizer {
     open var name: String { String(describing: type(of: self)) }
     /// Number of state tensors per variable.
     open var slotCount: Int { 0 }
+    /// The names of the state tensors per variable, in slot order: Keras's variable suffixes
+    /// (`momentum`, `velocity`, …); model files store each as `optimizer/<variable>/<slot>`.
+    open var slotNames: [String] { (0..<slotCount).map { "slot\($0)" } }
+    /// The hyperparameters besides the learning rate, as Keras's `get_config()` names them.
+    open var hyperparameters: [String: Any] { [:] }
     /// One update of `w` with gradient `g`, given this variable's slots and the learning rate.
     open func update(_ w: UnsafeMutablePointer<Float>, _ g: UnsafePointer<Float>, _ count: Int,
                      slots: [UnsafeMutablePointer<Float>], learningRate: Float, step: Int) {}
@@ -83,7 +88,9 @@ public final class SGD: Optimizer {
         super.init(schedule: schedule)
     }
 
-    public override var slotCount: Int { momentum != 0 ? 1 : 0 }
+    public override var slotCount: Int { slotNames.count }
+    public override var slotNames: [String] { momentum != 0 ? ["momentum"] : [] }
+    public override var hyperparameters: [String: Any] { ["momentum": momentum, "nesterov": nesterov] }
     public override func update(_ w: UnsafeMutablePointer<Float>, _ g: UnsafePointer<Float>, _ count: Int,
                                 slots: [UnsafeMutablePointer<Float>], learningRate lr: Float, step: Int) {
         guard momentum != 0 else { for i in 0..<count { w[i] -= lr * g[i] }; return }
@@ -109,7 +116,9 @@ public final class RMSprop: Optimizer {
         super.init(schedule: schedule)
     }
 
-    public override var slotCount: Int { 1 + (momentum > 0 ? 1 : 0) + (centered ? 1 : 0) }
+    public override var slotCount: Int { slotNames.count }
+    public override var slotNames: [String] { ["velocity"] + (momentum > 0 ? ["momentum"] : []) + (centered ? ["average_gradient"] : []) }
+    public override var hyperparameters: [String: Any] { ["rho": rho, "momentum": momentum, "epsilon": epsilon, "centered": centered] }
     public override func update(_ w: UnsafeMutablePointer<Float>, _ g: UnsafePointer<Float>, _ count: Int,
                                 slots: [UnsafeMutablePointer<Float>], learningRate lr: Float, step: Int) {
         let v = slots[0]
@@ -143,7 +152,9 @@ public final class Adam: Optimizer {
         super.init(schedule: schedule)
     }
 
-    public override var slotCount: Int { amsgrad ? 3 : 2 }
+    public override var slotCount: Int { slotNames.count }
+    public override var slotNames: [String] { ["momentum", "velocity"] + (amsgrad ? ["velocity_hat"] : []) }
+    public override var hyperparameters: [String: Any] { ["beta_1": beta1, "beta_2": beta2, "epsilon": epsilon, "amsgrad": amsgrad] }
     public override func update(_ w: UnsafeMutablePointer<Float>, _ g: UnsafePointer<Float>, _ count: Int,
                                 slots: [UnsafeMutablePointer<Float>], learningRate lr: Float, step: Int) {
         let t = Float(step + 1)
