@@ -23,6 +23,16 @@ func makeFolder(_ folder: URL) throws {
 }
 
 /// A whole enlargement factor that makes the longer side of `image` at least `target` pixels.
+/// Writes `original` beside `results`, all enlarged by `scale` and the results also by `step` (their
+/// stride), so that every tile shows the same area of the picture; prints where it went.
+func writeComparisonSheet(_ original: Image, _ results: [Image], scale: Int, step: Int, captions: [String],
+                          columns: Int? = nil, to url: URL) throws {
+    let tiles = [original.upscaled(by: scale)] + results.map { $0.upscaled(by: scale * step) }
+    let contact = try Image.contactSheet(tiles, captions: captions, columns: columns, gap: 10)
+    try contact.writePNG(to: url)
+    print("\(url.path)  contact sheet \(contact.width)×\(contact.height)")
+}
+
 func displayFactor(_ image: Image, target: Int) -> Int {
     max(1, (target + max(image.width, image.height) - 1) / max(image.width, image.height))
 }
@@ -89,14 +99,11 @@ struct FilterCommand: ParsableCommand {
         if sheet {
             // Strided results are enlarged by the stride so every tile covers the same area of the picture.
             let scale = sheetScale ?? displayFactor(original, target: 160)
-            let tiles = [original.upscaled(by: scale)] + results.map { $0.upscaled(by: scale * stride) }
             let captions = ["original"] + zip(kernelList, results).map { kernel, result in
                 result.width == original.width && result.height == original.height ? kernel.name : "\(kernel.name) \(result.width)×\(result.height)"
             }
-            let contact = try Image.contactSheet(tiles, captions: captions, columns: 4, gap: 10)
-            let url = folder.appendingPathComponent("\(stem(image))-sheet.png")
-            try contact.writePNG(to: url)
-            print("\(url.path)  contact sheet \(contact.width)×\(contact.height)")
+            try writeComparisonSheet(original, results, scale: scale, step: stride, captions: captions, columns: 4,
+                                     to: folder.appendingPathComponent("\(stem(image))-sheet.png"))
         }
     }
 }
@@ -139,13 +146,9 @@ struct PoolCommand: ParsableCommand {
         if sheet {
             // Pooled tiles enlarged back by the stride, so every tile shows the same area of the picture.
             let step = stride ?? size
-            let scale = displayFactor(original, target: 160)
-            let tiles = [original.upscaled(by: scale)] + results.map { $0.upscaled(by: scale * step) }
             let captions = ["original \(original.width)×\(original.height)"] + zip(modes, results).map { "\($0.rawValue) \($1.width)×\($1.height)" }
-            let contact = try Image.contactSheet(tiles, captions: captions, gap: 10)
-            let url = folder.appendingPathComponent("\(stem(image))-pool-sheet.png")
-            try contact.writePNG(to: url)
-            print("\(url.path)  contact sheet \(contact.width)×\(contact.height)")
+            try writeComparisonSheet(original, results, scale: displayFactor(original, target: 160), step: step,
+                                     captions: captions, to: folder.appendingPathComponent("\(stem(image))-pool-sheet.png"))
         }
     }
 }
