@@ -161,11 +161,7 @@ extension Tensor {
                 dKernel = dk
             }
             var grads: [Tensor?] = [dInput, dKernel]
-            if b != nil {
-                let sums = Tensor(uninitializedShape: [f])
-                Kernels.columnSums(dzp, rows: g.count / f, columns: f, sums: sums.storage.pointer)
-                grads.append(sums)
-            }
+            if b != nil { grads.append(biasGradient(dzp, count: g.count, channels: f)) }
             return grads
         }
     }
@@ -178,10 +174,10 @@ extension Tensor {
         return result
     }
 
-    /// A bias gradient: the sum of `dz` over every axis but the last (`channels` wide).
-    static func biasGradient(_ dz: Tensor, channels: Int) -> Tensor {
+    /// A bias gradient: the sum of the `count` values at `dz` over every axis but the last (`channels` wide).
+    static func biasGradient(_ dz: UnsafePointer<Float>, count: Int, channels: Int) -> Tensor {
         let sums = Tensor(uninitializedShape: [channels])
-        Kernels.columnSums(dz.storage.pointer, rows: dz.count / Swift.max(channels, 1), columns: channels, sums: sums.storage.pointer)
+        Kernels.columnSums(dz, rows: count / Swift.max(channels, 1), columns: channels, sums: sums.storage.pointer)
         return sums
     }
 
@@ -201,7 +197,7 @@ extension Tensor {
             let dz = relu ? reluGate(g, output: y) : g
             var grads: [Tensor?] = [needX ? gemm(dz, wd, transA: false, transB: true) : nil,
                                     gemm(xd, dz, transA: true, transB: false)]
-            if hasBias { grads.append(biasGradient(dz, channels: n)) }
+            if hasBias { grads.append(biasGradient(dz.storage.pointer, count: dz.count, channels: n)) }
             return grads
         }
     }
