@@ -140,6 +140,39 @@ final class OpGradientTests: XCTestCase {
         }
     }
 
+    /// Winograd (3×3, stride 1) against the im2col reference path: output, input, kernel and bias
+    /// gradients, for `valid` and `same`, with and without the fused ReLU, at batch 1 and 3, with
+    /// channel counts that are not multiples of the vector width.
+    func testWinogradMatchesIm2col() {
+        for (n, h, w, c, f) in [(3, 9, 7, 5, 11), (1, 13, 13, 32, 64), (2, 6, 10, 17, 9)] {
+            for padding in [Padding.valid, .same] {
+                for relu in [false, true] {
+                    let win = Self.window(h, w, 3, stride: 1, dilation: 1, padding)
+                    let x = Tensor.uniform([n, h, w, c], low: -1, high: 1, seed: 60)
+                    let k = Tensor.uniform([3, 3, c, f], low: -1, high: 1, seed: 61), bias = Tensor.uniform([f], low: -1, high: 1, seed: 62)
+                    let upstream = Tensor.uniform([n, win.rows.output, win.columns.output, f], low: -1, high: 1, seed: 63)
+                    func run(_ algorithm: ConvolutionAlgorithm) -> [[Float]] {
+                        let leaves = [x, k, bias].map { $0.requiringGradient() }
+                        let y = Tensor.conv2D(leaves[0], kernel: leaves[1], bias: leaves[2], window: win, relu: relu, algorithm: algorithm)
+                        return [y.scalars] + gradients(of: (y * upstream).sum(), wrt: leaves).map(\.scalars)
+                    }
+                    let fast = run(.winograd), reference = run(.im2col)
+                    for (what, (got, want)) in zip(["output", "input gradient", "kernel gradient", "bias gradient"], zip(fast, reference)) {
+                        XCTAssertEqual(got.count, want.count)
+                        let scale = max(1, want.map(abs).max() ?? 0)
+                        let worst = zip(got, want).map { abs($0 - $1) }.max() ?? 0
+                        XCTAssertLessThan(worst / scale, 1e-5, "\(what), \(n)×\(h)×\(w)×\(c)→\(f) \(padding) relu \(relu)")
+                    }
+                }
+            }
+        }
+        // `.automatic` keeps one-channel layers and tiny batches on im2col; both must still agree.
+        let win = Self.window(8, 8, 3, stride: 1, dilation: 1, .same)
+        let x = Tensor.uniform([1, 8, 8, 1], seed: 64), k = Tensor.uniform([3, 3, 1, 4], seed: 65)
+        XCTAssertEqual(Tensor.conv2D(x, kernel: k, bias: nil, window: win, algorithm: .automatic).scalars,
+                       Tensor.conv2D(x, kernel: k, bias: nil, window: win, algorithm: .im2col).scalars)
+    }
+
     func testFusedReluAwayFromTheKink() {
         // A bias of 3 with a small kernel keeps every pre-activation well above zero.
         let x = awayFromZero([2, 5, 6, 2], seed: 16), k = awayFromZero([3, 3, 2, 3], seed: 17) * 0.1

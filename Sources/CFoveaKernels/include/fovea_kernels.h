@@ -58,6 +58,35 @@ void fovea_col2im(const float *columns, long height, long width, long channels, 
                   long padTop, long padLeft, long outH, long outW, float *gradInput,
                   long batchBegin, long batchEnd, long channelBegin, long channelEnd);
 
+/* Winograd F(4×4, 3×3) weights: u[ξ][c][k] (36·channels·filters floats) from a [3][3][c][k]
+ * kernel; with adjoint != 0, the weights of the input-gradient convolution instead (kernel
+ * rotated 180°, channels and filters swapped): u[ξ][k][c]. */
+void fovea_winograd_weights(const float *kernel, long channels, long filters, int adjoint,
+                            float *u);
+
+/* 3×3, stride-1, undilated NHWC convolution by Winograd F(4×4, 3×3), + bias (may be NULL) and
+ * ReLU, for output tiles tileBegin..<tileEnd, where tile index = image·tilesPerImage + tile row ·
+ * ⌈outW/4⌉ + tile column and tilesPerImage = ⌈outH/4⌉·⌈outW/4⌉ (disjoint tile ranges write disjoint
+ * outputs). input and output point at image 0; cells outside the input (padding) are zero. Tiles are
+ * processed tileBlock at a time through v (36·tileBlock·channels floats) and m (36·tileBlock·filters). */
+void fovea_winograd_conv3x3(int path, const float *input, long height, long width, long channels,
+                            long padTop, long padLeft, long outH, long outW, const float *u,
+                            long filters, const float *bias, int relu, float *output,
+                            long tileBegin, long tileEnd, long tileBlock, float *v, float *m);
+
+/* The weight gradient of fovea_winograd_conv3x3 (forward form) in the Winograd domain, for output
+ * tiles tileBegin..<tileEnd: acc[ξ][c][k] = Σ_t (Bᵀ·x_t·B)[ξ][c] · (A·dY_t·Aᵀ)[ξ][k], added to acc
+ * when accumulate != 0 or after the first block (else acc is overwritten). v and m as for the
+ * convolution (36·tileBlock·channels and 36·tileBlock·filters floats). */
+void fovea_winograd_weight_gradient(int path, const float *input, long height, long width,
+                                    long channels, long padTop, long padLeft,
+                                    const float *gradOutput, long outH, long outW, long filters,
+                                    long tileBegin, long tileEnd, long tileBlock, float *v,
+                                    float *m, float *acc, int accumulate);
+/* gradKernel[3][3][c][k] = Gᵀ·acc[·][·][c][k]·G: the kernel gradient from the accumulated acc. */
+void fovea_winograd_weight_gradient_finish(const float *acc, long channels, long filters,
+                                           float *gradKernel);
+
 /* NHWC max pooling for (image, output row) pairs rowBegin..<rowEnd. argmax may be NULL; otherwise
  * it receives the flat input index of each winner (first maximum in scan order). */
 void fovea_maxpool2d(const float *input, long height, long width, long channels, long poolH,
@@ -68,7 +97,7 @@ void fovea_maxpool2d(const float *input, long height, long width, long channels,
  * grown on demand and kept for the thread's life, so that steady-state training allocates (and
  * page-faults) nothing. Each slot is one buffer; a caller owns a slot until it returns, and must not
  * use the same slot twice at once on one thread. NULL if allocation fails or slot is out of range. */
-#define FOVEA_SCRATCH_SLOTS 4
+#define FOVEA_SCRATCH_SLOTS 5
 float *fovea_scratch(size_t floats, int slot);
 
 /* result[i] = output[i] > 0 ? gradient[i] : 0 (the backward of a fused ReLU, from its output). */

@@ -24,6 +24,10 @@ public enum ScratchSlot: Int32, Sendable {
     case columnGradients = 1
     /// A convolution's output gradient after its fused ReLU.
     case gatedGradient = 2
+    /// A convolution's Winograd-transformed weights (read by every worker of one call).
+    case winogradWeights = 3
+    /// Per-thread Winograd-domain weight gradients of one call, summed by the calling thread.
+    case winogradGradient = 4
 }
 
 extension Kernels {

@@ -16,6 +16,9 @@ public final class Conv2D: Layer {
     public let kernelConstraint: Constraint?, biasConstraint: Constraint?
     public private(set) var kernel: Variable?
     public private(set) var bias: Variable?
+    /// How the convolution is computed (not part of Keras's config, never saved): `.automatic`
+    /// takes Winograd for 3×3 stride-1 layers with enough channels; `.im2col` forces the reference path.
+    public var algorithm: ConvolutionAlgorithm = .automatic
 
     public init(filters: Int, kernelSize: (Int, Int), strides: (Int, Int) = (1, 1), padding: Padding = .valid,
                 dataFormat: DataFormat = .channelsLast, dilationRate: (Int, Int) = (1, 1),
@@ -92,7 +95,8 @@ public final class Conv2D: Layer {
         let win = try window(h: h, w: w, shape: input.shape)
         let x = dataFormat == .channelsLast ? input : input.transposed([0, 2, 3, 1])
         let fuseRelu = activation.name == "relu"
-        var y = Tensor.conv2D(x, kernel: kernel!.tracked, bias: bias?.tracked, window: win, relu: fuseRelu)
+        var y = Tensor.conv2D(x, kernel: kernel!.tracked, bias: bias?.tracked, window: win, relu: fuseRelu,
+                               algorithm: algorithm)
         if !fuseRelu { y = activation(y) }
         return dataFormat == .channelsLast ? y : y.transposed([0, 3, 1, 2])
     }

@@ -29,6 +29,42 @@ public struct WindowAxis: Equatable, Sendable {
     }
 }
 
+/// How ``Tensor/conv2D(_:kernel:bias:window:relu:algorithm:)`` computes a convolution.
+public enum ConvolutionAlgorithm: String, Sendable, CaseIterable {
+    /// Winograd where it applies and pays off, im2col + GEMM elsewhere.
+    case automatic
+    /// im2col + GEMM (a plain GEMM for 1×1 stride-1 windows) for every window: the reference path.
+    case im2col
+    /// Winograd F(4×4, 3×3) wherever the window is 3×3, stride 1, undilated; im2col elsewhere.
+    case winograd
+
+    /// Winograd pays for its transforms once both channel counts fill a vector; a first layer
+    /// (one input channel) stays on its im2col fast path.
+    static let winogradMinimumChannels = 8
+    /// Each call transforms the weights and streams 36 transformed copies of them through the GEMMs:
+    /// with fewer output tiles than this (a small image at batch 1), im2col reads less.
+    static let winogradMinimumTiles = 24
+    /// Winograd computes whole 4×4 tiles: on small outputs (a 3×3 or 5×5 map) most of a tile is
+    /// wasted, and below this ratio of im2col's multiplications to Winograd's it stops paying.
+    static let winogradMinimumSaving = 2.5
+
+    /// Whether a 3×3 stride-1 convolution producing `outH`×`outW` maps of `filters` channels from
+    /// `channels` channels, over `batch` images, runs as Winograd (`window` must be 3×3, stride 1,
+    /// undilated, with at most 2 cells of padding before: the forward window, or its adjoint).
+    func usesWinograd(_ window: Window2D, kernelH: Int, kernelW: Int, outH: Int, outW: Int,
+                      channels: Int, filters: Int, batch: Int) -> Bool {
+        guard self != .im2col,
+              Kernels.winogradApplies(kernelH: kernelH, kernelW: kernelW, strideH: window.rows.stride, strideW: window.columns.stride,
+                                      dilationH: window.rows.dilation, dilationW: window.columns.dilation),
+              window.rows.padBefore <= 2, window.columns.padBefore <= 2 else { return false }
+        if self == .winograd { return true }
+        let tilesPerImage = ((outH + 3) / 4) * ((outW + 3) / 4)
+        let saving = Double(9 * outH * outW) / Double(36 * tilesPerImage)
+        return Swift.min(channels, filters) >= Self.winogradMinimumChannels && batch * tilesPerImage >= Self.winogradMinimumTiles
+            && saving >= Self.winogradMinimumSaving
+    }
+}
+
 /// The geometry of a 2-D sliding window over an NHWC tensor.
 public struct Window2D: Equatable, Sendable {
     public let rows: WindowAxis, columns: WindowAxis
@@ -48,7 +84,10 @@ extension Tensor {
 
     /// Fused 2-D convolution (cross-correlation, as Keras computes it) + bias + optional ReLU, NHWC.
     /// `input` is `[batch, height, width, channels]`, `kernel` is `[kh, kw, channels, filters]`.
-    public static func conv2D(_ input: Tensor, kernel: Tensor, bias: Tensor?, window: Window2D, relu: Bool = false) -> Tensor {
+    /// `algorithm` chooses between Winograd and im2col where both apply (they agree to about 1e-6
+    /// relative); the backward pass's input gradient uses the same choice.
+    public static func conv2D(_ input: Tensor, kernel: Tensor, bias: Tensor?, window: Window2D, relu: Bool = false,
+                              algorithm: ConvolutionAlgorithm = .automatic) -> Tensor {
         precondition(input.rank == 4 && kernel.rank == 4 && kernel.shape[2] == input.shape[3],
                      "conv2D needs NHWC input and [kh, kw, c, f] kernel; got \(input.shape), \(kernel.shape)")
         let n = input.shape[0], h = input.shape[1], w = input.shape[2], c = input.shape[3]
@@ -60,6 +99,10 @@ extension Tensor {
         // A 1×1, stride-1 convolution is a plain GEMM on the input itself.
         let direct = kh == 1 && kw == 1 && window.rows.stride == 1 && window.columns.stride == 1
             && window.rows.padBefore == 0 && window.columns.padBefore == 0
+        // The input gradient of a 3×3 stride-1 convolution is a 3×3 stride-1 convolution of the output
+        // gradient (kernel rotated, padding 2 − padBefore), so Winograd serves both directions.
+        let winograd = algorithm.usesWinograd(window, kernelH: kh, kernelW: kw, outH: oh, outW: ow, channels: c, filters: f, batch: n)
+        let winogradBackward = algorithm.usesWinograd(window, kernelH: kh, kernelW: kw, outH: h, outW: w, channels: f, filters: c, batch: n)
 
         func im2col(_ samples: Range<Int>, _ cols: UnsafeMutablePointer<Float>) {
             Kernels.im2col(input: x.storage.pointer + samples.lowerBound * h * w * c, batch: samples.count,
@@ -75,18 +118,25 @@ extension Tensor {
         let blockImages = Swift.max(1, convolutionBlockFloats / Swift.max(1, positions * patch))
         func blocks(_ samples: Range<Int>) -> StrideTo<Int> { stride(from: samples.lowerBound, to: samples.upperBound, by: blockImages) }
         let split = n >= ThreadPool.threadCount
-        forEachBatchChunk(split ? n : 1) { chunk in
-            let samples = split ? chunk : 0..<n
-            for start in blocks(samples) {
-                let block = start..<Swift.min(start + blockImages, samples.upperBound)
-                let rows = block.count * positions
-                let scratch = direct ? nil : Kernels.scratch(rows * patch, slot: .columns)
-                if let scratch { im2col(block, scratch) }
-                Kernels.sgemm(m: rows, n: f, k: patch,
-                              a: scratch.map { UnsafePointer($0) } ?? UnsafePointer(x.storage.pointer + start * h * w * c), lda: patch,
-                              b: wt.storage.pointer, ldb: f,
-                              c: out.storage.pointer + start * positions * f, ldc: f,
-                              bias: b.map { UnsafePointer($0.storage.pointer) }, relu: relu, threads: split ? 1 : nil)
+        if winograd {
+            Kernels.winogradConv3x3(input: x.storage.pointer, batch: n, height: h, width: w, channels: c,
+                                    padTop: window.rows.padBefore, padLeft: window.columns.padBefore, outH: oh, outW: ow,
+                                    kernel: wt.storage.pointer, filters: f, bias: b.map { UnsafePointer($0.storage.pointer) },
+                                    relu: relu, output: out.storage.pointer)
+        } else {
+            forEachBatchChunk(split ? n : 1) { chunk in
+                let samples = split ? chunk : 0..<n
+                for start in blocks(samples) {
+                    let block = start..<Swift.min(start + blockImages, samples.upperBound)
+                    let rows = block.count * positions
+                    let scratch = direct ? nil : Kernels.scratch(rows * patch, slot: .columns)
+                    if let scratch { im2col(block, scratch) }
+                    Kernels.sgemm(m: rows, n: f, k: patch,
+                                  a: scratch.map { UnsafePointer($0) } ?? UnsafePointer(x.storage.pointer + start * h * w * c), lda: patch,
+                                  b: wt.storage.pointer, ldb: f,
+                                  c: out.storage.pointer + start * positions * f, ldc: f,
+                                  bias: b.map { UnsafePointer($0.storage.pointer) }, relu: relu, threads: split ? 1 : nil)
+                }
             }
         }
         let y = out.detached
@@ -103,56 +153,72 @@ extension Tensor {
             } else {
                 dzp = g.storage.pointer
             }
-            let dInput: Tensor? = needInput ? Tensor.zeros(x.shape) : nil
+            // col2im accumulates into zeros; Winograd writes every cell.
+            let dInput: Tensor? = needInput ? (winogradBackward ? Tensor(uninitializedShape: x.shape) : Tensor.zeros(x.shape)) : nil
             let chunks = split ? Swift.min(ThreadPool.threadCount, n) : 1
             // One weight-gradient accumulator per chunk, summed at the end (no write races).
-            let partial = needKernel ? UnsafeMutablePointer<Float>.allocate(capacity: chunks * patch * f) : nil
+            let partial = needKernel && !winograd ? UnsafeMutablePointer<Float>.allocate(capacity: chunks * patch * f) : nil
             defer { partial?.deallocate() }
-            ThreadPool.parallelFor(chunks, threads: chunks) { chunkRange in
-                for chunkIndex in chunkRange {
-                    let samples = (n * chunkIndex / chunks)..<(n * (chunkIndex + 1) / chunks)
-                    let inner = split ? 1 : nil as Int?
-                    if samples.isEmpty, let partial {
-                        (partial + chunkIndex * patch * f).initialize(repeating: 0, count: patch * f)
-                    }
-                    for start in blocks(samples) {
-                        let block = start..<Swift.min(start + blockImages, samples.upperBound)
-                        let rows = block.count * positions
-                        let dzChunk = dzp + start * positions * f
-                        if let partial {
-                            // The weight gradient sums over the blocks: the first block writes, the rest add.
-                            let dw = partial + chunkIndex * patch * f
-                            let beta: Float = start == samples.lowerBound ? 0 : 1
-                            if direct {
-                                Kernels.sgemm(transA: true, m: patch, n: f, k: rows, a: x.storage.pointer + start * h * w * c, lda: patch,
-                                              b: dzChunk, ldb: f, beta: beta, c: dw, ldc: f, threads: inner)
-                            } else {
-                                let cols = Kernels.scratch(rows * patch, slot: .columns)
-                                im2col(block, cols)
-                                Kernels.sgemm(transA: true, m: patch, n: f, k: rows, a: cols, lda: patch, b: dzChunk, ldb: f,
-                                              beta: beta, c: dw, ldc: f, threads: inner)
-                            }
+            if partial != nil || (needInput && !winogradBackward) {
+                ThreadPool.parallelFor(chunks, threads: chunks) { chunkRange in
+                    for chunkIndex in chunkRange {
+                        let samples = (n * chunkIndex / chunks)..<(n * (chunkIndex + 1) / chunks)
+                        let inner = split ? 1 : nil as Int?
+                        if samples.isEmpty, let partial {
+                            (partial + chunkIndex * patch * f).initialize(repeating: 0, count: patch * f)
                         }
-                        if let dIn = dInput {
-                            let dst = dIn.storage.pointer + start * h * w * c
-                            if direct {
-                                Kernels.sgemm(transB: true, m: rows, n: c, k: f, a: dzChunk, lda: f, b: wt.storage.pointer, ldb: f,
-                                              c: dst, ldc: c, threads: inner)
-                            } else {
-                                let dcols = Kernels.scratch(rows * patch, slot: .columnGradients)
-                                Kernels.sgemm(transB: true, m: rows, n: patch, k: f, a: dzChunk, lda: f, b: wt.storage.pointer, ldb: f,
-                                              c: dcols, ldc: patch, threads: inner)
-                                Kernels.col2im(columns: dcols, batch: block.count, height: h, width: w, channels: c,
-                                               kernelH: kh, kernelW: kw, strideH: window.rows.stride, strideW: window.columns.stride,
-                                               dilationH: window.rows.dilation, dilationW: window.columns.dilation,
-                                               padTop: window.rows.padBefore, padLeft: window.columns.padBefore,
-                                               outH: oh, outW: ow, gradInput: dst, threads: 1)
+                        for start in blocks(samples) {
+                            let block = start..<Swift.min(start + blockImages, samples.upperBound)
+                            let rows = block.count * positions
+                            let dzChunk = dzp + start * positions * f
+                            if let partial {
+                                // The weight gradient sums over the blocks: the first block writes, the rest add.
+                                let dw = partial + chunkIndex * patch * f
+                                let beta: Float = start == samples.lowerBound ? 0 : 1
+                                if direct {
+                                    Kernels.sgemm(transA: true, m: patch, n: f, k: rows, a: x.storage.pointer + start * h * w * c, lda: patch,
+                                                  b: dzChunk, ldb: f, beta: beta, c: dw, ldc: f, threads: inner)
+                                } else {
+                                    let cols = Kernels.scratch(rows * patch, slot: .columns)
+                                    im2col(block, cols)
+                                    Kernels.sgemm(transA: true, m: patch, n: f, k: rows, a: cols, lda: patch, b: dzChunk, ldb: f,
+                                                  beta: beta, c: dw, ldc: f, threads: inner)
+                                }
+                            }
+                            if let dIn = dInput, !winogradBackward {
+                                let dst = dIn.storage.pointer + start * h * w * c
+                                if direct {
+                                    Kernels.sgemm(transB: true, m: rows, n: c, k: f, a: dzChunk, lda: f, b: wt.storage.pointer, ldb: f,
+                                                  c: dst, ldc: c, threads: inner)
+                                } else {
+                                    let dcols = Kernels.scratch(rows * patch, slot: .columnGradients)
+                                    Kernels.sgemm(transB: true, m: rows, n: patch, k: f, a: dzChunk, lda: f, b: wt.storage.pointer, ldb: f,
+                                                  c: dcols, ldc: patch, threads: inner)
+                                    Kernels.col2im(columns: dcols, batch: block.count, height: h, width: w, channels: c,
+                                                   kernelH: kh, kernelW: kw, strideH: window.rows.stride, strideW: window.columns.stride,
+                                                   dilationH: window.rows.dilation, dilationW: window.columns.dilation,
+                                                   padTop: window.rows.padBefore, padLeft: window.columns.padBefore,
+                                                   outH: oh, outW: ow, gradInput: dst, threads: 1)
+                                }
                             }
                         }
                     }
                 }
             }
+            if let dIn = dInput, winogradBackward {
+                Kernels.winogradConv3x3(input: dzp, batch: n, height: oh, width: ow, channels: f,
+                                        padTop: 2 - window.rows.padBefore, padLeft: 2 - window.columns.padBefore, outH: h, outW: w,
+                                        kernel: wt.storage.pointer, filters: c, adjoint: true, bias: nil, relu: false,
+                                        output: dIn.storage.pointer)
+            }
             var dKernel: Tensor? = nil
+            if needKernel && winograd {
+                let dk = Tensor(uninitializedShape: wt.shape)
+                Kernels.winogradWeightGradient(input: x.storage.pointer, batch: n, height: h, width: w, channels: c,
+                                               padTop: window.rows.padBefore, padLeft: window.columns.padBefore,
+                                               gradOutput: dzp, outH: oh, outW: ow, filters: f, gradKernel: dk.storage.pointer)
+                dKernel = dk
+            }
             if let partial {
                 let dk = Tensor(uninitializedShape: wt.shape)
                 let p = dk.storage.pointer
