@@ -31,6 +31,7 @@ import h5py
 import numpy as np
 import keras
 import tf_keras
+from keras_fixture_models import cnn_layers
 
 ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..")
 OUT = os.path.join(ROOT, "Tests", "IOTests", "Fixtures")
@@ -55,19 +56,7 @@ check(again.predict(x, verbose=0), np.load(out("keras_cnn_output.npy")), "keras3
 
 # tf_keras (Keras 2): the same architecture and weights, declared the Keras 2 way.
 tf_keras.utils.set_random_seed(7)
-old = tf_keras.Sequential([
-    L.Conv2D(4, 3, padding="same", activation="relu", input_shape=(12, 12, 2)),
-    L.Conv2D(6, 3, strides=2, padding="same", activation="relu"),
-    L.MaxPooling2D(2),
-    L.Dropout(0.25),
-    L.Conv2D(5, 2, activation="tanh"),
-    L.AveragePooling2D(2, strides=1, padding="same"),
-    L.Flatten(),
-    L.Dense(8),
-    L.Activation("relu"),
-    L.Dropout(0.1),
-    L.Dense(3, activation="softmax"),
-], name="fixture_cnn")
+old = tf_keras.Sequential(cnn_layers(L, input_shape=(12, 12, 2)), name="fixture_cnn")
 old.set_weights(cnn.get_weights())
 old.compile(optimizer="adam", loss="categorical_crossentropy", metrics=["accuracy"])
 old.save(out("tfkeras_cnn.h5"))
