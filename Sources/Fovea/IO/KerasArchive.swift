@@ -13,7 +13,8 @@ import Foundation
 /// reader for the classic HDF5 layout h5py writes (no libhdf5 needed), or from a
 /// `model.weights.npz` of plain arrays keyed like the HDF5 paths (`layers/conv2d/vars/0`).
 /// The npz that Keras itself writes (`weights_format="npz"`) holds pickled backend variables, which
-/// Fovea refuses to unpickle, and which Keras 3.15 cannot load either.
+/// Fovea refuses to unpickle, and which Keras 3.15 cannot load either. Legacy `.h5` model files go
+/// through the same entry points (see `KerasLegacyH5`).
 ///
 /// Writing: `config.json` in Keras 3's serialization format and `model.weights.h5`, which
 /// `keras.saving.load_model` loads.
