@@ -27,6 +27,7 @@ import numpy as np
 import keras
 from keras import layers
 from keras.src.saving import saving_lib
+from keras_fixture_models import cnn_layers
 
 ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..")
 OUT = os.path.join(ROOT, "Tests", "IOTests", "Fixtures")
@@ -77,20 +78,7 @@ def save(model, name, x=None):
     return path
 
 
-cnn = keras.Sequential([
-    keras.Input((12, 12, 2)),
-    layers.Conv2D(4, 3, padding="same", activation="relu"),
-    layers.Conv2D(6, 3, strides=2, padding="same", activation="relu"),  # asymmetric "same" padding
-    layers.MaxPooling2D(2),
-    layers.Dropout(0.25),
-    layers.Conv2D(5, 2, activation="tanh"),
-    layers.AveragePooling2D(2, strides=1, padding="same"),
-    layers.Flatten(),
-    layers.Dense(8),
-    layers.Activation("relu"),
-    layers.Dropout(0.1),
-    layers.Dense(3, activation="softmax"),
-], name="fixture_cnn")
+cnn = keras.Sequential([keras.Input((12, 12, 2))] + cnn_layers(layers), name="fixture_cnn")
 randomize(cnn)
 x = rng.uniform(0, 1, size=(4, 12, 12, 2)).astype("float32")
 cnn_path = save(cnn, "keras_cnn", x)

@@ -23,12 +23,12 @@ struct ConvertCommand: ParsableCommand {
         commandName: "convert",
         abstract: "Convert a model between Fovea's .safetensors and Keras 3's .keras.",
         discussion: """
-            The input is a model file in either format (told apart by content) or a built-in architecture name; \
+            The input is a model file in either format or a legacy Keras .h5 model (told apart by content), or a built-in architecture name; \
             the output format follows the output's extension: .keras for Keras 3 (`keras.saving.load_model` loads it), \
             anything else for Fovea's safetensors model file.
             """)
 
-    @Argument(help: "The model to read: a .keras archive, a Fovea model file or a built-in architecture name.") var input: String
+    @Argument(help: "The model to read: a .keras archive, a legacy Keras .h5 model, a Fovea model file or a built-in architecture name.") var input: String
     @Argument(help: "The file to write: NAME.keras or NAME.safetensors.") var output: String
 
     func run() throws {

@@ -33,7 +33,7 @@ struct SummaryCommand: ParsableCommand {
     }
 }
 
-/// A built-in architecture by name, or a model file (Fovea's or a Keras .keras archive) by path.
+/// A built-in architecture by name, or a model file (Fovea's, a Keras .keras archive or a legacy .h5) by path.
 func loadOrMake(_ nameOrPath: String) throws -> Sequential {
     if let architecture = Architecture(rawValue: nameOrPath) { return try architecture.make() }
     guard FileManager.default.fileExists(atPath: nameOrPath) else {

@@ -107,7 +107,7 @@ struct TrainCommand: ParsableCommand {
 
 struct EvaluateCommand: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "evaluate", abstract: "Test loss and accuracy of a saved model on MNIST's test set.")
-    @Option(help: "A model file saved by `fovea train`, or a Keras .keras archive.") var model: String
+    @Option(help: "A model file saved by `fovea train`, a Keras .keras archive or a legacy Keras .h5 model.") var model: String
     @Option(help: "sparse_categorical_crossentropy, categorical_crossentropy or mse.") var loss = "sparse_categorical_crossentropy"
     @OptionGroup var data: DataOptions
 
@@ -123,7 +123,7 @@ struct EvaluateCommand: ParsableCommand {
 
 struct PredictCommand: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "predict", abstract: "The model's class probabilities for PNG/JPEG images, for an MNIST test digit (shown as text), or for a .npy array (--input/--output).")
-    @Option(help: "A model file saved by `fovea train`, or a Keras .keras archive.") var model: String
+    @Option(help: "A model file saved by `fovea train`, a Keras .keras archive or a legacy Keras .h5 model.") var model: String
     @Option(help: "Index of the test image (0..<10000), when no image files are given.") var index = 0
     @Option(help: "A .npy array of samples (batch first) to run the model on; needs --output.") var input: String?
     @Option(help: "Where to write the model's outputs for --input, as a float32 .npy.") var output: String?

@@ -50,12 +50,12 @@ final class KerasArchiveTests: XCTestCase {
         }
     }
 
-    func testLegacyHDF5ModelFileIsRefusedWithTheFix() throws {
-        // The weights file inside a .keras archive is itself HDF5: passed on its own it is not an archive.
+    func testWeightsOnlyHDF5FileIsRefusedAsAModelWithTheFix() throws {
+        // The weights file inside a .keras archive is itself HDF5: passed on its own it holds no architecture.
         let archive = try ZipArchive(contentsOf: try fixture("keras_cnn.keras"))
         let h5 = try archive.read("model.weights.h5")
-        assertFoveaError(containing: ["model.h5", "HDF5 file", "python -c", "keras.saving.load_model('model.h5', compile=False).save('model-resaved.keras')"]) {
-            try Sequential.loadKeras(bytes: h5, file: "model.h5")
+        assertFoveaError(containing: ["model.weights.h5", "weights file", "no model_config", "loadKerasWeights(from:)"]) {
+            try Sequential.loadKeras(bytes: h5, file: "model.weights.h5")
         }
     }
 

@@ -151,6 +151,120 @@ struct HDF5Reader {
         return found
     }
 
+    /// The object header of the group or dataset at slash-separated `path` ("" is the root group),
+    /// or nil when no such member exists.
+    func objectHeader(at path: String) throws -> Int? {
+        var header = rootHeader
+        var budget = 200_000
+        for name in path.split(separator: "/").map(String.init) {
+            guard case .group(let btree, let heap) = try object(at: header) else { return nil }
+            guard let child = try groupEntries(btree: btree, heap: heap, budget: &budget).first(where: { $0.0 == name }) else { return nil }
+            header = child.1
+        }
+        return header
+    }
+
+    /// An attribute's value: text (h5py's fixed- or variable-length strings, one or a list) or numbers.
+    enum Attribute {
+        case strings([String])
+        case numbers(NumPyArray)
+    }
+
+    /// The attributes of the object whose header is at `header`, by name. Only attributes stored in
+    /// the object header itself (what HDF5 does unless `libver` allows dense attribute storage).
+    func attributes(ofObjectAt header: Int) throws -> [String: Attribute] {
+        let msgs = try messages(at: header)
+        if let info = msgs.first(where: { $0.type == 0x15 }) {
+            // Attribute info: dense storage in a fractal heap when its address is defined.
+            let flags = try r.u8(info.offset + 1)
+            let heapAt = info.offset + 2 + (flags & 1 != 0 ? 2 : 0)
+            if !(try isUndefinedAddress(at: heapAt)) { throw FoveaError(Self.unsupported(file, "dense attribute storage (written with libver='latest')")) }
+        }
+        var result: [String: Attribute] = [:]
+        for m in msgs where m.type == 0x0C {
+            let (name, value) = try attribute(m)
+            result[name] = value
+        }
+        return result
+    }
+
+    /// One attribute message: version 1 (name, datatype and dataspace each padded to 8 bytes),
+    /// 2 (unpadded) or 3 (unpadded, with the name's character set).
+    private func attribute(_ m: Message) throws -> (String, Attribute) {
+        let end = m.offset + m.size
+        let version = try r.u8(m.offset)
+        guard (1...3).contains(version) else { throw fail("attribute message at \(m.offset) has version \(version)") }
+        let nameSize = Int(try r.u16(m.offset + 2)), typeSize = Int(try r.u16(m.offset + 4)), spaceSize = Int(try r.u16(m.offset + 6))
+        func padded(_ n: Int) -> Int { version == 1 ? (n + 7) / 8 * 8 : n }
+        let nameAt = m.offset + (version == 3 ? 9 : 8)
+        let typeAt = nameAt + padded(nameSize), spaceAt = typeAt + padded(typeSize), dataAt = spaceAt + padded(spaceSize)
+        guard nameSize >= 1, dataAt <= end else { throw fail("attribute message at \(m.offset) runs past its end") }
+        let name = String(decoding: try r.slice(nameAt, nameSize).prefix { $0 != 0 }, as: UTF8.self)
+        let what = "attribute '\(name)'"
+        if version >= 2, try r.u8(m.offset + 1) & 0x03 != 0 {
+            throw FoveaError(Self.unsupported(file, "a shared datatype or dataspace in \(what)"))
+        }
+        let shape = try dataspace(at: spaceAt, what: what) ?? [0]
+        guard let count = checkedProduct(shape), count <= end - dataAt else {
+            throw fail("\(what) of shape \(shape) does not fit in its \(m.size)-byte message")
+        }
+        let typeClass = try r.u8(typeAt) & 0x0F
+        let bits = try r.u8(typeAt + 1)
+        let size = Int(try r.u32(typeAt + 4))
+        let (needed, overflow) = count.multipliedReportingOverflow(by: size)
+        guard !overflow, needed <= end - dataAt else { throw fail("\(what) of shape \(shape) does not fit in its \(m.size)-byte message") }
+        switch typeClass {
+        case 3:
+            // Fixed-length: NUL-terminated or NUL-padded (0, 1), or space-padded (2).
+            let spacePadded = bits & 0x0F == 2
+            return (name, .strings(try (0..<count).map { i in
+                var text = try r.slice(dataAt + i * size, size).prefix { $0 != 0 }
+                if spacePadded { while text.last == 0x20 { text.removeLast() } }
+                return String(decoding: text, as: UTF8.self)
+            }))
+        case 9:
+            guard bits & 0x0F == 1 else { throw fail("\(what) is a variable-length sequence; Fovea reads variable-length strings") }
+            guard size == 8 + offsetSize else { throw fail("\(what) has \(size)-byte variable-length elements") }
+            // Each element: its length, then the global heap collection and the object's index there.
+            return (name, .strings(try (0..<count).map { i in
+                let at = dataAt + i * size
+                let length = Int(try r.u32(at))
+                if length == 0 { return "" }
+                let bytes = try globalHeapObject(collection: try address(at: at + 4), index: Int(try r.u32(at + 4 + offsetSize)), what: what)
+                guard length <= bytes.count else { throw fail("\(what) has a string of \(length) bytes in a \(bytes.count)-byte heap object") }
+                return String(decoding: bytes.prefix(length), as: UTF8.self)
+            }))
+        default:
+            guard let (element, elementSize) = try numericType(at: typeAt, what: what) else {
+                throw fail("\(what) has HDF5 datatype class \(typeClass); Fovea reads strings and numbers")
+            }
+            let values = r.bytes.withUnsafeBytes { raw in
+                element.decode(UnsafeRawBufferPointer(rebasing: raw[dataAt..<(dataAt + count * elementSize)]), count: count)
+            }
+            return (name, .numbers(try NumPyArray(shape: shape, values: values)))
+        }
+    }
+
+    /// The bytes of object `index` in the global heap collection at `collection`, where HDF5 keeps
+    /// variable-length data (h5py's `str` attributes).
+    private func globalHeapObject(collection: Int, index: Int, what: String) throws -> [UInt8] {
+        guard try r.slice(collection, 4) == Array("GCOL".utf8) else { throw fail("\(what) points to \(collection), which is not a global heap collection") }
+        let size = try length(at: collection + 8)
+        try r.check(collection, size)
+        let end = collection + size
+        var p = collection + 8 + lengthSize
+        while p + 8 + lengthSize <= end {
+            let id = Int(try r.u16(p))
+            let objectSize = try length(at: p + 8)
+            let data = p + 8 + lengthSize
+            guard id != 0 else { break }  // the free space that ends the collection
+            guard objectSize <= end - data else { throw fail("global heap object \(id) at \(p) runs past its collection") }
+            if id == index { return try r.slice(data, objectSize) }
+            p = data + (objectSize + 7) / 8 * 8
+        }
+        throw fail("\(what) refers to global heap object \(index), which collection \(collection) does not hold")
+    }
+
     private func groupEntries(btree: Int, heap: Int, budget: inout Int) throws -> [(String, Int)] {
         guard try r.slice(heap, 4) == Array("HEAP".utf8) else { throw fail("no local heap at \(heap)") }
         let heapSize = try length(at: heap + 8)
@@ -194,6 +308,47 @@ struct HDF5Reader {
         return entries
     }
 
+    /// The dimensions of the dataspace encoded at `at` (scalar: []), or nil for a null dataspace.
+    private func dataspace(at: Int, what: String) throws -> [Int]? {
+        // Version 1: rank, flags, 5 reserved bytes; version 2: rank, flags, type (2 is null).
+        let version = try r.u8(at)
+        let rank = Int(try r.u8(at + 1))
+        guard rank <= 32 else { throw fail("\(what) has rank \(rank)") }
+        let dimsAt: Int
+        switch version {
+        case 1: dimsAt = at + 8
+        case 2:
+            guard try r.u8(at + 3) != 2 else { return nil }
+            dimsAt = at + 4
+        default: throw fail("\(what) has dataspace version \(version)")
+        }
+        var shape: [Int] = []
+        for d in 0..<rank {
+            let n = try r.uint(dimsAt + d * lengthSize, size: lengthSize)
+            guard n < 1 << 40 else { throw fail("\(what) has a dimension of \(n)") }
+            shape.append(Int(n))
+        }
+        return shape
+    }
+
+    /// The element type and size of the IEEE float or integer datatype encoded at `at`, or nil for
+    /// any other class.
+    private func numericType(at: Int, what: String) throws -> (NumPyElementType, Int)? {
+        let classAndVersion = try r.u8(at)
+        let bits = try r.u8(at + 1)
+        let size = Int(try r.u32(at + 4))
+        let order = bits & 1 == 1 ? ">" : "<"
+        let descr: String
+        switch (classAndVersion & 0x0F, size) {
+        case (1, 4), (1, 8): descr = "\(order)f\(size)"
+        case (0, 1): descr = bits & 0x08 != 0 ? "|i1" : "|u1"
+        case (0, 2), (0, 4), (0, 8): descr = "\(order)\(bits & 0x08 != 0 ? "i" : "u")\(size)"
+        case (0, _), (1, _): throw fail("\(what) has a \(size)-byte number type")
+        default: return nil
+        }
+        return (try NumPyElementType(descr: descr) { FoveaError("\(what): \($0)") }, size)
+    }
+
     /// The dataset whose header is at `header` as a NumPy array (named `path` in errors).
     func readDataset(at header: Int, path: String) throws -> NumPyArray {
         guard case .dataset(let msgs) = try object(at: header) else { throw fail("'\(path)' is not a dataset") }
@@ -207,41 +362,14 @@ struct HDF5Reader {
         }
         if msgs.contains(where: { $0.type == 0x07 }) { throw FoveaError(Self.unsupported(file, "external data files for dataset '\(path)'")) }
 
-        // Dataspace: version 1 (rank, flags, 5 reserved bytes) or 2 (rank, flags, type).
-        let space = try message(0x01, "dataspace")
-        let spaceVersion = try r.u8(space.offset)
-        let rank = Int(try r.u8(space.offset + 1))
-        guard rank <= 32 else { throw fail("dataset '\(path)' has rank \(rank)") }
-        let dimsAt: Int
-        switch spaceVersion {
-        case 1: dimsAt = space.offset + 8
-        case 2:
-            guard try r.u8(space.offset + 3) != 2 else { throw fail("dataset '\(path)' has a null dataspace") }
-            dimsAt = space.offset + 4
-        default: throw fail("dataset '\(path)' has dataspace version \(spaceVersion)")
-        }
-        var shape: [Int] = []
-        for d in 0..<rank {
-            let n = try r.uint(dimsAt + d * lengthSize, size: lengthSize)
-            guard n < 1 << 40 else { throw fail("dataset '\(path)' has a dimension of \(n)") }
-            shape.append(Int(n))
+        guard let shape = try dataspace(at: try message(0x01, "dataspace").offset, what: "dataset '\(path)'") else {
+            throw fail("dataset '\(path)' has a null dataspace")
         }
         guard let count = checkedProduct(shape) else { throw fail("dataset '\(path)' has shape \(shape), too large") }
-
-        // Datatype: IEEE floats and integers only.
         let type = try message(0x03, "datatype")
-        let classAndVersion = try r.u8(type.offset)
-        let bits = try r.u8(type.offset + 1)
-        let size = Int(try r.u32(type.offset + 4))
-        let order = bits & 1 == 1 ? ">" : "<"
-        let descr: String
-        switch (classAndVersion & 0x0F, size) {
-        case (1, 4), (1, 8): descr = "\(order)f\(size)"
-        case (0, 1): descr = bits & 0x08 != 0 ? "|i1" : "|u1"
-        case (0, 2), (0, 4), (0, 8): descr = "\(order)\(bits & 0x08 != 0 ? "i" : "u")\(size)"
-        default: throw fail("dataset '\(path)' has HDF5 datatype class \(classAndVersion & 0x0F) of \(size) bytes; Fovea reads floats and integers")
+        guard let (element, size) = try numericType(at: type.offset, what: "dataset '\(path)'") else {
+            throw fail("dataset '\(path)' has HDF5 datatype class \(try r.u8(type.offset) & 0x0F); Fovea reads floats and integers")
         }
-        let element = try NumPyElementType(descr: descr) { FoveaError("dataset '\(path)': \($0)") }
         let (needed, overflow) = count.multipliedReportingOverflow(by: size)
         guard !overflow else { throw fail("dataset '\(path)' is too large") }
 

@@ -13,7 +13,8 @@ import Foundation
 /// reader for the classic HDF5 layout h5py writes (no libhdf5 needed), or from a
 /// `model.weights.npz` of plain arrays keyed like the HDF5 paths (`layers/conv2d/vars/0`).
 /// The npz that Keras itself writes (`weights_format="npz"`) holds pickled backend variables, which
-/// Fovea refuses to unpickle, and which Keras 3.15 cannot load either.
+/// Fovea refuses to unpickle, and which Keras 3.15 cannot load either. Legacy `.h5` model files go
+/// through the same entry points (see `KerasLegacyH5`).
 ///
 /// Writing: `config.json` in Keras 3's serialization format and `model.weights.h5`, which
 /// `keras.saving.load_model` loads.
@@ -48,16 +49,15 @@ public enum KerasArchive {
 }
 
 extension Sequential {
-    /// Reads a Keras 3 `.keras` archive: architecture and weights.
+    /// Reads a Keras 3 `.keras` archive or a legacy Keras 2/3 `.h5` model file: architecture and weights.
     public static func loadKeras(from url: URL) throws -> Sequential {
         try loadKeras(bytes: NumPy.readBytes(url), file: url.path)
     }
 
-    /// Reads a `.keras` archive from its bytes (`file` names it in errors).
+    /// Reads a `.keras` archive, or a legacy Keras `.h5` model file (told apart by content), from
+    /// its bytes (`file` names it in errors).
     public static func loadKeras(bytes: [UInt8], file: String) throws -> Sequential {
-        if HDF5Reader.isHDF5(bytes) {
-            throw FoveaError("\(file) is an HDF5 file (a Keras 2 legacy .h5 model or a .weights.h5 file), not a .keras archive; Fovea reads Keras 3 .keras archives. Re-save it with: \(KerasArchive.resaveHint(file))")
-        }
+        if HDF5Reader.isHDF5(bytes) { return try loadKerasH5(bytes: bytes, file: file) }
         let zip = try ZipArchive(bytes: bytes, file: file)
         guard zip.entry(named: KerasArchive.configEntry) != nil else {
             throw FoveaError("\(file): not a .keras archive: it has no config.json (entries: \(zip.names.joined(separator: ", ")))")
@@ -72,12 +72,14 @@ extension Sequential {
         return model
     }
 
-    /// Rebuilds a model (freshly initialised) from a Keras `config.json` object, with the path
-    /// under which Keras stores each layer's variables (`layers/conv2d`).
-    static func fromKerasConfig(_ json: [String: Any], file: String) throws -> (Sequential, [ObjectIdentifier: String]) {
-        guard let className = json["class_name"] as? String, let config = json["config"] as? [String: Any],
-              let entries = config["layers"] as? [[String: Any]] else {
-            throw FoveaError("\(file): config.json does not describe a model (class_name and config.layers)")
+    /// Rebuilds a model (freshly initialised) from a Keras `config.json` object (or a legacy `.h5`
+    /// file's `model_config`, named by `source` in errors), with the path under which Keras stores
+    /// each layer's variables (`layers/conv2d`).
+    static func fromKerasConfig(_ json: [String: Any], file: String, source: String = "config.json") throws -> (Sequential, [ObjectIdentifier: String]) {
+        // Keras 2.0–2.2 wrote a Sequential's config as the bare list of its layers.
+        let config = json["config"] as? [String: Any] ?? (json["config"] as? [[String: Any]]).map { ["layers": $0] }
+        guard let className = json["class_name"] as? String, let config, let entries = config["layers"] as? [[String: Any]] else {
+            throw FoveaError("\(file): \(source) does not describe a model (class_name and config.layers)")
         }
         let name = config["name"] as? String ?? "sequential"
         func entryName(_ e: [String: Any]) -> String { e["name"] as? String ?? (e["config"] as? [String: Any])?["name"] as? String ?? "?" }
@@ -113,8 +115,10 @@ extension Sequential {
         let layers = try chain.map(makeLayer)
         let model = try Sequential(layers, name: name)
         if model.inputShape == nil {
-            // A Sequential built by calling it on data has no InputLayer but records the shape.
+            // A Sequential built by calling it on data has no InputLayer but records the shape;
+            // Keras 2 put it on the first layer when the model was declared with input_shape=.
             let shape = (config["build_input_shape"] as? [Any]) ?? ((json["build_config"] as? [String: Any])?["input_shape"] as? [Any])
+                ?? ((chain.first?["config"] as? [String: Any])?["batch_input_shape"] as? [Any])
             let dims = shape?.dropFirst().map { ($0 as? NSNumber)?.intValue }
             guard let dims, dims.allSatisfy({ ($0 ?? 0) > 0 }) else {
                 throw FoveaError("\(file): model '\(name)' has no InputLayer and no known input shape (it was never built in Keras)")
@@ -229,14 +233,10 @@ extension Sequential {
         let metadata = try JSONSerialization.data(withJSONObject: [
             "keras_version": KerasArchive.kerasFormatVersion, "date_saved": formatter.string(from: Date()), "saved_by": "Fovea",
         ], options: [.sortedKeys])
-        // Sequential's `layers` omits the InputLayer; paths are numbered per class over the rest.
-        var used: [String: Int] = [:]
+        let paths = kerasVariablePaths()
         var arrays: [(path: String, shape: [Int], values: [Float])] = []
-        for layer in layers where !(layer is Input) {
-            let base = snakeCase(layer.typeName)
-            let n = used[base, default: -1] + 1
-            used[base] = n
-            let path = n == 0 ? "layers/\(base)" : "layers/\(base)_\(n)"
+        for layer in layers {
+            guard let path = paths[ObjectIdentifier(layer)] else { continue }
             for (i, v) in layer.variables.enumerated() { arrays.append(("\(path)/vars/\(i)", v.value.shape, v.value.scalars)) }
         }
         var zip = ZipWriter()
@@ -246,12 +246,28 @@ extension Sequential {
         return try zip.finish()
     }
 
+    /// The path under which Keras 3 stores each layer's variables when this model is saved as a
+    /// Sequential (`layers/conv2d`): Sequential's `layers` omits the InputLayer, and paths are
+    /// numbered per class over the rest.
+    func kerasVariablePaths() -> [ObjectIdentifier: String] {
+        var used: [String: Int] = [:]
+        var paths: [ObjectIdentifier: String] = [:]
+        for layer in layers where !(layer is Input) {
+            let base = snakeCase(layer.typeName)
+            let n = used[base, default: -1] + 1
+            used[base] = n
+            paths[ObjectIdentifier(layer)] = n == 0 ? "layers/\(base)" : "layers/\(base)_\(n)"
+        }
+        return paths
+    }
+
     /// Writes a `.keras` archive that Keras 3 loads with `keras.saving.load_model`, atomically.
     public func saveKeras(to url: URL) throws {
         try writeAtomically(Data(try kerasArchive()), to: url)
     }
 
-    /// Loads a model from a Fovea model file or a Keras `.keras` archive, told apart by content.
+    /// Loads a model from a Fovea model file, a Keras `.keras` archive or a legacy Keras `.h5`
+    /// model file, told apart by content.
     public static func load(fromAnyFormat url: URL) throws -> Sequential {
         let bytes = try NumPy.readBytes(url)
         // Zip local-file or (empty archive) end-of-directory signature; a safetensors file starts
@@ -262,7 +278,7 @@ extension Sequential {
 }
 
 /// The arrays of a `.keras` archive's weights file, by Keras path (`layers/conv2d/vars/0`).
-private struct KerasWeightStore {
+struct KerasWeightStore {
     let file: String
     let paths: [String]
     let fetch: (String) throws -> NumPyArray
@@ -270,11 +286,7 @@ private struct KerasWeightStore {
     init(zip: ZipArchive, file: String) throws {
         if zip.entry(named: KerasArchive.h5Entry) != nil {
             let name = "\(file) [\(KerasArchive.h5Entry)]"
-            let h5 = try HDF5Reader(bytes: try zip.read(KerasArchive.h5Entry), file: name)
-            let datasets = try h5.datasets()
-            self.file = name
-            paths = Array(datasets.keys)
-            fetch = { path in try h5.readDataset(at: datasets[path]!, path: path) }
+            try self.init(h5: try HDF5Reader(bytes: try zip.read(KerasArchive.h5Entry), file: name), file: name)
         } else if zip.entry(named: KerasArchive.npzEntry) != nil {
             let name = "\(file) [\(KerasArchive.npzEntry)]"
             let npz = try ZipArchive(bytes: try zip.read(KerasArchive.npzEntry), file: name)
@@ -283,12 +295,22 @@ private struct KerasWeightStore {
             if !byPath.isEmpty && !byPath.keys.contains(where: { $0.contains("/vars/") }) {
                 throw FoveaError("\(name) is the npz Keras writes with weights_format='npz': one pickled Python object per layer (backend variables), which Fovea never unpickles and Keras 3.15 itself cannot load. Save with Keras's default .h5 weights instead: \(KerasArchive.resaveHint(file))")
             }
-            self.file = name
-            paths = Array(byPath.keys)
-            fetch = { path in try NumPy.decode(try npz.read(byPath[path]!), file: "\(name) [\(path).npy]") }
+            self.init(file: name, paths: Array(byPath.keys)) { path in try NumPy.decode(try npz.read(byPath[path]!), file: "\(name) [\(path).npy]") }
         } else {
             throw FoveaError("\(file): the archive has no \(KerasArchive.h5Entry) or \(KerasArchive.npzEntry) (entries: \(zip.names.joined(separator: ", ")))")
         }
+    }
+
+    /// The datasets of a Keras 3 weights file (`model.weights.h5` in an archive, or a `.weights.h5`).
+    init(h5: HDF5Reader, file: String) throws {
+        let datasets = try h5.datasets()
+        self.init(file: file, paths: Array(datasets.keys)) { path in try h5.readDataset(at: datasets[path]!, path: path) }
+    }
+
+    private init(file: String, paths: [String], fetch: @escaping (String) throws -> NumPyArray) {
+        self.file = file
+        self.paths = paths
+        self.fetch = fetch
     }
 
     /// Checks every layer's arrays against the model's variables, then sets them all.
