@@ -173,6 +173,35 @@ final class OpGradientTests: XCTestCase {
                        Tensor.conv2D(x, kernel: k, bias: nil, window: win, algorithm: .im2col).scalars)
     }
 
+    /// A one-channel layer whose input needs no gradient (a first layer) takes the fused kernel and
+    /// bias gradient pass; it must agree with the general path, which runs when the input does need
+    /// a gradient. Inputs have blank (zero) regions, as MNIST digits do, which the fused pass skips.
+    func testFirstLayerGradientsMatchTheGeneralPath() {
+        let n = 3, h = 11, w = 9
+        var pixels = Tensor.uniform([n, h, w, 1], low: -1, high: 1, seed: 70).scalars
+        for i in pixels.indices where (i / w) % h < 4 || i % w < 3 { pixels[i] = 0 }
+        let x = Tensor(shape: [n, h, w, 1], scalars: pixels)
+        for (kernel, stride, dilation, padding) in [(3, 1, 1, Padding.valid), (3, 1, 1, .same), (5, 2, 1, .same), (3, 1, 2, .valid), (2, 1, 1, .same)] {
+            for relu in [false, true] {
+                for withBias in [false, true] {
+                    let win = Self.window(h, w, kernel, stride: stride, dilation: dilation, padding)
+                    let k = Tensor.uniform([kernel, kernel, 1, 13], low: -1, high: 1, seed: 71).requiringGradient()
+                    let bias = withBias ? Tensor.uniform([13], low: -0.5, high: 0.5, seed: 72).requiringGradient() : nil
+                    let upstream = Tensor.uniform([n, win.rows.output, win.columns.output, 13], low: -1, high: 1, seed: 73)
+                    let params = [k] + (bias.map { [$0] } ?? [])
+                    let fused = gradients(of: (Tensor.conv2D(x, kernel: k, bias: bias, window: win, relu: relu) * upstream).sum(), wrt: params)
+                    let xg = x.requiringGradient()
+                    let general = gradients(of: (Tensor.conv2D(xg, kernel: k, bias: bias, window: win, relu: relu) * upstream).sum(), wrt: [xg] + params)
+                    for (got, want) in zip(fused, general.dropFirst()) {
+                        XCTAssertEqual(got.shape, want.shape)
+                        let worst = zip(got.scalars, want.scalars).map { abs($0 - $1) }.max() ?? 0
+                        XCTAssertLessThan(worst, 1e-4, "kernel \(kernel) stride \(stride) dilation \(dilation) \(padding) relu \(relu) bias \(withBias)")
+                    }
+                }
+            }
+        }
+    }
+
     func testFusedReluAwayFromTheKink() {
         // A bias of 3 with a small kernel keeps every pre-activation well above zero.
         let x = awayFromZero([2, 5, 6, 2], seed: 16), k = awayFromZero([3, 3, 2, 3], seed: 17) * 0.1

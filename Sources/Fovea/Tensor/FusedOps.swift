@@ -1,4 +1,5 @@
 import Foundation
+import CFoveaKernels
 
 /// Keras's padding modes: `valid` uses only real pixels; `same` pads so that the output has
 /// `ceil(input / stride)` positions, with the odd extra pixel of padding at the bottom/right.
@@ -143,7 +144,15 @@ extension Tensor {
         let needInput = input.node != nil, needKernel = kernel.node != nil
         var inputs = [input, kernel]
         if let bias { inputs.append(bias) }
+        // A first layer (one input channel, no input gradient wanted) gets its kernel and bias
+        // gradients in one fused pass over the output gradient.
+        let firstLayer = c == 1 && !needInput && needKernel && !direct && !winograd
         return recordOp(out, inputs: inputs) { g in
+            if firstLayer {
+                let (dk, db) = oneChannelGradients(input: x, gradient: g, output: relu ? y : nil, kernelShape: wt.shape,
+                                                   window: window, withBias: b != nil)
+                return b != nil ? [nil, dk, db] : [nil, dk]
+            }
             // The gated gradient lives only inside this pullback: keep it in this thread's scratch
             // (read by the workers below while this thread waits) instead of a fresh tensor.
             let dzp: UnsafeMutablePointer<Float>
@@ -230,6 +239,44 @@ extension Tensor {
             if b != nil { grads.append(biasGradient(dzp, count: g.count, channels: f)) }
             return grads
         }
+    }
+
+    /// Kernel and bias gradients of a one-input-channel convolution from its output gradient `g`
+    /// (gated by `output > 0` when the ReLU was fused), split by output rows over the pool with one
+    /// accumulator per chunk.
+    static func oneChannelGradients(input x: Tensor, gradient g: Tensor, output y: Tensor?, kernelShape: [Int],
+                                    window: Window2D, withBias: Bool) -> (Tensor, Tensor?) {
+        let n = x.shape[0], h = x.shape[1], w = x.shape[2]
+        let kh = kernelShape[0], kw = kernelShape[1], f = kernelShape[3]
+        let oh = window.rows.output, ow = window.columns.output
+        let size = kh * kw * f + f
+        let pairs = n * oh
+        let chunks = Swift.max(1, Swift.min(ThreadPool.threadCount, pairs / 4))
+        let acc = UnsafeMutablePointer<Float>.allocate(capacity: chunks * size)
+        defer { acc.deallocate() }
+        acc.initialize(repeating: 0, count: chunks * size)
+        ThreadPool.parallelFor(chunks, threads: chunks) { range in
+            for chunk in range {
+                let part = acc + chunk * size
+                fovea_conv1_backward(x.storage.pointer, h, w, kh, kw, window.rows.stride, window.columns.stride,
+                                     window.rows.dilation, window.columns.dilation, window.rows.padBefore, window.columns.padBefore,
+                                     oh, ow, g.storage.pointer, y.map { UnsafePointer($0.storage.pointer) }, f,
+                                     part, withBias ? part + kh * kw * f : nil, pairs * chunk / chunks, pairs * (chunk + 1) / chunks)
+            }
+        }
+        for chunk in 1..<chunks {
+            let src = acc + chunk * size
+            for i in 0..<size { acc[i] += src[i] }
+        }
+        let dk = Tensor(uninitializedShape: kernelShape)
+        dk.storage.pointer.update(from: acc, count: kh * kw * f)
+        var db: Tensor? = nil
+        if withBias {
+            let bias = Tensor(uninitializedShape: [f])
+            bias.storage.pointer.update(from: acc + kh * kw * f, count: f)
+            db = bias
+        }
+        return (dk, db)
     }
 
     /// The gradient reaching a fused ReLU's input: `g` where the output was positive, else 0.
