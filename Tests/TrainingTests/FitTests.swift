@@ -118,6 +118,26 @@ final class FitTests: XCTestCase {
         XCTAssertFalse(try model(x, training: true).isApproximatelyEqual(to: b, tolerance: 1e-4), "dropout is on in training")
     }
 
+    /// Batches of 32 or more images run depth-first (pieces of 16 through the whole network, one
+    /// thread each, the first piece alone): the same outputs as the whole batch layer by layer, in
+    /// order, also for a last piece shorter than the others and for a model that builds itself on
+    /// its first call (no Input layer).
+    func testDepthFirstInferenceMatchesLayerByLayer() throws {
+        let previous = ThreadPool.threadCount
+        ThreadPool.threadCount = 2
+        defer { ThreadPool.threadCount = previous }
+        let seeded = try Architecture.seedCNN.make(seed: 3)
+        let x = Tensor.uniform([75, 28, 28, 1], seed: 10)
+        let deep = try seeded.predict(x, batchSize: 75)
+        let whole = try GradientRecording.withoutGradients { try seeded(x, training: false) }
+        XCTAssertEqual(deep.shape, [75, 10])
+        XCTAssertTrue(deep.isApproximatelyEqual(to: whole, tolerance: 1e-6))
+        let unbuilt = try Sequential([Conv2D(filters: 4, kernelSize: 3, activation: .relu), Flatten(), Dense(3)], seed: 4)
+        let small = Tensor.uniform([40, 6, 6, 2], seed: 11)
+        let first = try unbuilt.predict(small, batchSize: 40)
+        XCTAssertTrue(first.isApproximatelyEqual(to: try unbuilt(small, training: false), tolerance: 1e-6))
+    }
+
     func testFitRejectsBadInputWithClearErrors() throws {
         let model = try toyModel()
         XCTAssertThrowsError(try model.fit(x: Tensor.zeros([4, 4]), y: Tensor.zeros([4]), verbose: 0)) { error in

@@ -10,10 +10,23 @@ public enum ThreadPool {
     private static let lock = NSLock()
     nonisolated(unsafe) private static var _threadCount = ProcessInfo.processInfo.activeProcessorCount
 
-    /// How many chunks a parallel loop is split into (at least 1).
+    /// Set inside ``serially(_:)``: this thread is already one of several splitting a job.
+    @TaskLocal static var inSerialScope = false
+
+    /// How many chunks a parallel loop is split into (at least 1); 1 inside ``serially(_:)``.
     public static var threadCount: Int {
-        get { lock.lock(); defer { lock.unlock() }; return _threadCount }
+        get {
+            if inSerialScope { return 1 }
+            lock.lock(); defer { lock.unlock() }; return _threadCount
+        }
         set { lock.lock(); _threadCount = max(1, newValue); lock.unlock() }
+    }
+
+    /// Runs `body` with every parallel loop inside it on the calling thread (``threadCount`` reads 1
+    /// there), for callers that already split their work over the pool at a coarser grain, such as
+    /// inference running whole sub-batches through a network on each thread.
+    public static func serially<R>(_ body: () throws -> R) rethrows -> R {
+        try $inSerialScope.withValue(true) { try body() }
     }
 
     /// Runs `body(chunk, range)` for `threads` contiguous chunks of `0..<count`, in parallel.

@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 
 /// What `compile` configured.
 final class CompiledState {
@@ -274,6 +275,40 @@ extension Sequential {
         return try evaluateLogs(x: x, y: y, batchSize: batchSize, state: state)
     }
 
+    /// Images per piece when inference runs a batch depth-first. Batch-256 inference in fovea bench
+    /// (same sitting): seed CNN 24,000-27,000 img/s layer by layer, 27,700 with pieces of 8,
+    /// 30,800-32,200 with 16, 31,600 with 32; the deep CNN 1,160 layer by layer, 850 with 4, 1,150 with 16.
+    static let depthFirstImages = 16
+
+    /// Inference on one batch. Layer by layer, each layer's output for the whole batch passes
+    /// through memory before the next layer reads it; instead, each thread runs small pieces of the
+    /// batch through the whole network on its own, so activations stay in its cache. The first
+    /// piece runs alone first, so that a layer that still has to build itself does so on one thread.
+    func inferDepthFirst(_ x: Tensor) throws -> Tensor {
+        let n = x.shape[0], piece = Self.depthFirstImages, threads = ThreadPool.threadCount
+        guard piece > 0, threads > 1, n >= 2 * piece else { return try self(x, training: false) }
+        let pieces = (n + piece - 1) / piece
+        let results = UnsafeMutableBufferPointer<Tensor?>.allocate(capacity: pieces)
+        results.initialize(repeating: nil)
+        defer { results.deinitialize(); results.deallocate() }
+        let failure = Mutex<Error?>(nil)
+        results[0] = try self(x.slice(batch: 0..<piece), training: false)
+        ThreadPool.parallelFor(pieces - 1, threads: threads) { range in
+            GradientRecording.withoutGradients {
+                ThreadPool.serially {
+                    for i in range.lowerBound + 1..<range.upperBound + 1 {
+                        do { results[i] = try self(x.slice(batch: (i * piece)..<Swift.min(n, (i + 1) * piece)), training: false) } catch {
+                            failure.withLock { $0 = $0 ?? error }
+                            return
+                        }
+                    }
+                }
+            }
+        }
+        if let error = failure.withLock({ $0 }) { throw error }
+        return Tensor.concatenate(results.map { $0! }, alongAxis: 0)
+    }
+
     /// The model's outputs for `x` (Keras `predict`), batched, dropout off, no gradients kept.
     public func predict(_ x: Tensor, batchSize: Int = 32) throws -> Tensor {
         guard x.rank >= 1, x.shape[0] > 0 else { throw FoveaError("predict: x has no samples") }
@@ -283,7 +318,7 @@ extension Sequential {
             var start = 0
             while start < x.shape[0] {
                 let end = Swift.min(x.shape[0], start + batchSize)
-                parts.append(try self(x.slice(batch: start..<end), training: false))
+                parts.append(try inferDepthFirst(x.slice(batch: start..<end)))
                 start = end
             }
             return parts.count == 1 ? parts[0] : Tensor.concatenate(parts, alongAxis: 0)
