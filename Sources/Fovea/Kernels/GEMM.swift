@@ -1,8 +1,10 @@
 import CFoveaKernels
 
 extension Kernels {
-    /// Below this many multiply-adds (m·n·k) a GEMM runs on the calling thread.
-    static let gemmParallelThreshold: Double = 64 * 1024
+    /// Below this many multiply-adds (m·n·k, about 25 µs on one Zen 3 core) a GEMM runs on the
+    /// calling thread: waking a second thread costs more than it saves. Seed CNN single-image latency
+    /// in fovea bench (same sitting): 0.115-0.124 ms at 64K, 0.099-0.107 ms at 1M, 0.101-0.108 at 4M.
+    static let gemmParallelThreshold: Double = 1024 * 1024
     /// Threaded GEMMs are cut into up to this many pieces per thread, for load balance…
     static let piecesPerThread = 4
     /// …but no piece smaller than this many flops.
