@@ -76,27 +76,33 @@ void fovea_winograd_weights(const float *kernel, long channels, long filters, in
   }
 }
 
+/* The tile transforms of one instruction set. */
+typedef struct {
+  void (*input)(const float *, long, long, long, long, long, long, long, long, long, float *);
+  void (*output)(const float *, long, long, long, long, long, long, long, const float *, int, float *);
+  void (*gradient)(const float *, long, long, long, long, long, long, long, float *);
+} wg_transforms;
+
+static wg_transforms transforms_for(int path) {
+#if FOVEA_X86
+  if (path != FOVEA_PATH_PORTABLE && fovea_path_supported(FOVEA_PATH_AVX2))
+    return (wg_transforms){input_tiles_avx2, output_tiles_avx2, gradient_tiles_avx2};
+#endif
+  (void)path;
+  return (wg_transforms){input_tiles_portable, output_tiles_portable, gradient_tiles_portable};
+}
+
 void fovea_winograd_weight_gradient(int path, const float *input, long height, long width,
                                     long channels, long padTop, long padLeft,
                                     const float *gradOutput, long outH, long outW, long filters,
                                     long tileBegin, long tileEnd, long tileBlock, float *v,
                                     float *m, float *acc, int accumulate) {
   long tilesW = (outW + 3) / 4, tilesPerImage = ((outH + 3) / 4) * tilesW;
-#if FOVEA_X86
-  int vector = path != FOVEA_PATH_PORTABLE && fovea_path_supported(FOVEA_PATH_AVX2);
-#endif
+  wg_transforms tf = transforms_for(path);
   for (long t0 = tileBegin; t0 < tileEnd; t0 += tileBlock) {
     long count = FOVEA_MIN(tileBlock, tileEnd - t0);
-#if FOVEA_X86
-    if (vector) {
-      input_tiles_avx2(input, height, width, channels, padTop, padLeft, tilesW, tilesPerImage, t0, count, v);
-      gradient_tiles_avx2(gradOutput, filters, outH, outW, tilesW, tilesPerImage, t0, count, m);
-    } else
-#endif
-    {
-      input_tiles_portable(input, height, width, channels, padTop, padLeft, tilesW, tilesPerImage, t0, count, v);
-      gradient_tiles_portable(gradOutput, filters, outH, outW, tilesW, tilesPerImage, t0, count, m);
-    }
+    tf.input(input, height, width, channels, padTop, padLeft, tilesW, tilesPerImage, t0, count, v);
+    tf.gradient(gradOutput, filters, outH, outW, tilesW, tilesPerImage, t0, count, m);
     float beta = accumulate || t0 > tileBegin ? 1.0f : 0.0f;
     for (long xi = 0; xi < 36; xi++) {
       fovea_sgemm(path, 1, 0, channels, filters, count, 1.0f, v + xi * count * channels, channels,
@@ -129,26 +135,14 @@ void fovea_winograd_conv3x3(int path, const float *input, long height, long widt
                             long filters, const float *bias, int relu, float *output,
                             long tileBegin, long tileEnd, long tileBlock, float *v, float *m) {
   long tilesW = (outW + 3) / 4, tilesPerImage = ((outH + 3) / 4) * tilesW;
-#if FOVEA_X86
-  int vector = path != FOVEA_PATH_PORTABLE && fovea_path_supported(FOVEA_PATH_AVX2);
-#endif
+  wg_transforms tf = transforms_for(path);
   for (long t0 = tileBegin; t0 < tileEnd; t0 += tileBlock) {
     long count = FOVEA_MIN(tileBlock, tileEnd - t0);
-#if FOVEA_X86
-    if (vector)
-      input_tiles_avx2(input, height, width, channels, padTop, padLeft, tilesW, tilesPerImage, t0, count, v);
-    else
-#endif
-      input_tiles_portable(input, height, width, channels, padTop, padLeft, tilesW, tilesPerImage, t0, count, v);
+    tf.input(input, height, width, channels, padTop, padLeft, tilesW, tilesPerImage, t0, count, v);
     for (long xi = 0; xi < 36; xi++) {
       fovea_sgemm(path, 0, 0, count, filters, channels, 1.0f, v + xi * count * channels, channels,
                   u + xi * channels * filters, filters, 0.0f, m + xi * count * filters, filters, NULL, 0);
     }
-#if FOVEA_X86
-    if (vector)
-      output_tiles_avx2(m, filters, outH, outW, tilesW, tilesPerImage, t0, count, bias, relu, output);
-    else
-#endif
-      output_tiles_portable(m, filters, outH, outW, tilesW, tilesPerImage, t0, count, bias, relu, output);
+    tf.output(m, filters, outH, outW, tilesW, tilesPerImage, t0, count, bias, relu, output);
   }
 }
