@@ -93,6 +93,18 @@ final class FitTests: XCTestCase {
         try small.fit(x: x.slice(batch: 0..<10), y: y.slice(batch: 0..<10), batchSize: 1, epochs: 1, verbose: 0,
                       validationSplit: 0.25, callbacks: [LambdaCallback(onBatchEnd: { _, _ in steps += 1 })])
         XCTAssertEqual(steps, 7)
+        // …with the fraction as written: 10 × (1 − 0.3) is 7.000000000000001 in Python, so Keras keeps
+        // 7 (the Float 0.3 would give 6.99999988 and 6 rows), and 2,000 at 0.2 keeps 1,600.
+        for (rows, split, kept) in [(10, Float(0.3), 7), (2000, Float(0.2), 1600)] {
+            let model = try toyModel()
+            model.compile(optimizer: SGD(), loss: .sparseCategoricalCrossentropy())
+            let xs = Tensor(shape: [rows, 4], scalars: (0..<(rows * 4)).map { Float($0 % 4) })
+            let ys = Tensor(shape: [rows], scalars: (0..<rows).map { Float($0 % 2) })
+            var trained = 0
+            try model.fit(x: xs, y: ys, batchSize: 1, epochs: 1, verbose: 0, validationSplit: split,
+                          callbacks: [LambdaCallback(onBatchEnd: { _, _ in trained += 1 })])
+            XCTAssertEqual(trained, kept, "\(rows) rows, validationSplit \(split)")
+        }
     }
 
     func testValidationDataOverridesSplit() throws {

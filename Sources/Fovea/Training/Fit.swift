@@ -162,7 +162,10 @@ extension Sequential {
         if validation == nil && validationSplit > 0 {
             guard validationSplit < 1 else { throw FoveaError("fit: validationSplit must be in [0, 1), got \(validationSplit)") }
             let n = x.shape[0]
-            let splitAt = Int((Double(n) * (1 - Double(validationSplit))).rounded(.down))
+            // Keras floors n·(1 − split) in double precision with the split as typed (0.2, not the
+            // Float 0.2000000029…, which would turn 2,000 × 0.8 into 1,599.99… and keep 1,599 rows).
+            let fraction = Double(validationSplit.description) ?? Double(validationSplit)
+            let splitAt = Int((Double(n) * (1 - fraction)).rounded(.down))
             guard splitAt > 0 && splitAt < n else {
                 throw FoveaError("fit: \(n) samples are not enough to split with validationSplit \(validationSplit)")
             }
