@@ -86,7 +86,8 @@ extension Tensor {
     /// Fused 2-D convolution (cross-correlation, as Keras computes it) + bias + optional ReLU, NHWC.
     /// `input` is `[batch, height, width, channels]`, `kernel` is `[kh, kw, channels, filters]`.
     /// `algorithm` chooses between Winograd and im2col where both apply (they agree to about 1e-6
-    /// relative); the backward pass's input gradient uses the same choice.
+    /// relative); the weight gradient follows the forward pass's choice, and the input gradient (a
+    /// convolution of its own shape) is chosen the same way for that shape.
     public static func conv2D(_ input: Tensor, kernel: Tensor, bias: Tensor?, window: Window2D, relu: Bool = false,
                               algorithm: ConvolutionAlgorithm = .automatic) -> Tensor {
         precondition(input.rank == 4 && kernel.rank == 4 && kernel.shape[2] == input.shape[3],
