@@ -105,8 +105,8 @@ void fovea_winograd_weight_gradient(int path, const float *input, long height, l
     tf.gradient(gradOutput, filters, outH, outW, tilesW, tilesPerImage, t0, count, m);
     float beta = accumulate || t0 > tileBegin ? 1.0f : 0.0f;
     for (long xi = 0; xi < 36; xi++) {
-      fovea_sgemm(path, 1, 0, channels, filters, count, 1.0f, v + xi * count * channels, channels,
-                  m + xi * count * filters, filters, beta, acc + xi * channels * filters, filters,
+      fovea_sgemm(path, 1, 0, channels, filters, count, 1.0f, v + xi * channels, 36 * channels,
+                  m + xi * filters, 36 * filters, beta, acc + xi * channels * filters, filters,
                   NULL, 0);
     }
   }
@@ -140,8 +140,8 @@ void fovea_winograd_conv3x3(int path, const float *input, long height, long widt
     long count = FOVEA_MIN(tileBlock, tileEnd - t0);
     tf.input(input, height, width, channels, padTop, padLeft, tilesW, tilesPerImage, t0, count, v);
     for (long xi = 0; xi < 36; xi++) {
-      fovea_sgemm(path, 0, 0, count, filters, channels, 1.0f, v + xi * count * channels, channels,
-                  u + xi * channels * filters, filters, 0.0f, m + xi * count * filters, filters, NULL, 0);
+      fovea_sgemm(path, 0, 0, count, filters, channels, 1.0f, v + xi * channels, 36 * channels,
+                  u + xi * channels * filters, filters, 0.0f, m + xi * filters, 36 * filters, NULL, 0);
     }
     tf.output(m, filters, outH, outW, tilesW, tilesPerImage, t0, count, bias, relu, output);
   }
