@@ -144,7 +144,8 @@ final class OpGradientTests: XCTestCase {
     /// gradients, for `valid` and `same`, with and without the fused ReLU, at batch 1 and 3, with
     /// channel counts that are not multiples of the vector width.
     func testWinogradMatchesIm2col() {
-        for (n, h, w, c, f) in [(3, 9, 7, 5, 11), (1, 13, 13, 32, 64), (2, 6, 10, 17, 9)] {
+        // 64 images of 13×13×32 → 64: the seed CNN's second layer, several tile blocks per thread.
+        for (n, h, w, c, f) in [(3, 9, 7, 5, 11), (1, 13, 13, 32, 64), (2, 6, 10, 17, 9), (64, 13, 13, 32, 64)] {
             for padding in [Padding.valid, .same] {
                 for relu in [false, true] {
                     let win = Self.window(h, w, 3, stride: 1, dilation: 1, padding)
@@ -199,6 +200,26 @@ final class OpGradientTests: XCTestCase {
                     }
                 }
             }
+        }
+    }
+
+    /// A whole seed CNN, Winograd (`.automatic`) against im2col everywhere: every variable's gradient
+    /// for one batch of 64 agrees, so the fast paths compose (pooling around them, a fused first layer).
+    func testSeedCNNGradientsAgreeAcrossAlgorithms() throws {
+        let x = Tensor.uniform([64, 28, 28, 1], seed: 80)
+        let labels = (0..<64).map { $0 % 10 }
+        func grads(_ algorithm: ConvolutionAlgorithm) throws -> [Tensor] {
+            let model = try Architecture.seedCNN.make(seed: 5)
+            for case let conv as Conv2D in model.layers { conv.algorithm = algorithm }
+            let logits = try model(x, training: true)
+            let loss = Tensor.softmaxCrossEntropy(logits: logits, labels: labels)
+            return gradients(of: loss, wrt: model.trainableVariables)
+        }
+        let fast = try grads(.automatic), reference = try grads(.im2col)
+        for (i, (got, want)) in zip(fast, reference).enumerated() {
+            let scale = max(1e-6, want.scalars.map(abs).max() ?? 0)
+            let worst = zip(got.scalars, want.scalars).map { abs($0 - $1) }.max() ?? 0
+            XCTAssertLessThan(worst / scale, 1e-4, "variable \(i) \(want.shape)")
         }
     }
 
