@@ -110,8 +110,9 @@ void fovea_column_sums(const float *x, long rows, long columns, float *sums);
  * with its ReLU gate: for the (image, output row) pairs rowBegin..<rowEnd, with dz = gradient, or
  * gradient where output > 0 when output is not NULL, adds Σ x(ky, kx)·dz[k] to
  * gradKernel[(ky·kernelW + kx)·filters + k] and Σ dz[k] to gradBias[k] (gradBias may be NULL).
- * One pass over the output gradient instead of a gate pass, a bias pass and a 9-row GEMM. */
-void fovea_conv1_backward(const float *input, long height, long width, long kernelH,
+ * One pass over the output gradient instead of a gate pass, a bias pass and a 9-row GEMM.
+ * Returns 0, or -1 (nothing added) if a row's patch buffer cannot be allocated. */
+int fovea_conv1_backward(const float *input, long height, long width, long kernelH,
                           long kernelW, long strideH, long strideW, long dilationH,
                           long dilationW, long padTop, long padLeft, long outH, long outW,
                           const float *gradient, const float *output, long filters,

@@ -259,10 +259,12 @@ extension Tensor {
         ThreadPool.parallelFor(chunks, threads: chunks) { range in
             for chunk in range {
                 let part = acc + chunk * size
-                fovea_conv1_backward(x.storage.pointer, h, w, kh, kw, window.rows.stride, window.columns.stride,
-                                     window.rows.dilation, window.columns.dilation, window.rows.padBefore, window.columns.padBefore,
-                                     oh, ow, g.storage.pointer, y.map { UnsafePointer($0.storage.pointer) }, f,
-                                     part, withBias ? part + kh * kw * f : nil, pairs * chunk / chunks, pairs * (chunk + 1) / chunks)
+                let status = fovea_conv1_backward(x.storage.pointer, h, w, kh, kw, window.rows.stride, window.columns.stride,
+                                                  window.rows.dilation, window.columns.dilation, window.rows.padBefore, window.columns.padBefore,
+                                                  oh, ow, g.storage.pointer, y.map { UnsafePointer($0.storage.pointer) }, f,
+                                                  part, withBias ? part + kh * kw * f : nil, pairs * chunk / chunks, pairs * (chunk + 1) / chunks)
+                // As for the scratch buffers: a gradient silently missing would be worse than stopping.
+                if status != 0 { fatalError("out of memory for a \(ow * kh * kw)-float row of first-layer patches") }
             }
         }
         for chunk in 1..<chunks {
