@@ -98,3 +98,10 @@ int fovea_conv1_backward(const float *restrict input, long height, long width, l
   free(patches);
   return 0;
 }
+
+void fovea_sum_slices(float *restrict base, long slices, long size) {
+  for (long s = 1; s < slices; s++) {
+    const float *restrict src = base + s * size;
+    for (long i = 0; i < size; i++) base[i] += src[i];
+  }
+}

@@ -6,14 +6,9 @@ struct DevicesCommand: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "devices", abstract: "What Fovea computes on: CPU, caches, SIMD features, the kernel path.")
     @Flag(help: "Also measure this machine's FMA ceiling (GFLOP/s, one thread and all threads).") var measure = false
     @Option(help: "Threads for the all-threads ceiling (default: all cores).") var threads: Int?
-    @Option(help: "Convolution algorithm: automatic (Winograd for 3×3 stride-1 layers), im2col or winograd.")
-    var convolution = "automatic"
     @Flag(help: "Print JSON.") var json = false
 
     func validate() throws {
-        if ConvolutionAlgorithm(rawValue: convolution) == nil {
-            throw ValidationError("--convolution takes \(ConvolutionAlgorithm.allCases.map(\.rawValue).joined(separator: ", "))")
-        }
         if let threads, threads <= 0 { throw ValidationError("--threads must be positive") }
     }
 
@@ -52,13 +47,10 @@ struct BenchCommand: ParsableCommand {
     @Option(help: "Repetitions per figure (the median is reported).") var repetitions = 5
     @Option(help: "Measure only an N×N×N single-precision GEMM (GFLOP/s), e.g. --gemm 1024.") var gemm: Int?
     @Option(help: "Convolution algorithm: automatic (Winograd for 3×3 stride-1 layers), im2col or winograd.")
-    var convolution = "automatic"
+    var convolution: ConvolutionAlgorithm = .automatic
     @Flag(help: "Print JSON.") var json = false
 
     func validate() throws {
-        if ConvolutionAlgorithm(rawValue: convolution) == nil {
-            throw ValidationError("--convolution takes \(ConvolutionAlgorithm.allCases.map(\.rawValue).joined(separator: ", "))")
-        }
         if let threads, threads <= 0 { throw ValidationError("--threads must be positive") }
         if let gemm, gemm <= 0 || gemm > 8192 { throw ValidationError("--gemm takes a size from 1 to 8192") }
         if batchSize <= 0 || inferenceBatchSize <= 0 { throw ValidationError("batch sizes must be positive") }
@@ -81,7 +73,7 @@ struct BenchCommand: ParsableCommand {
         var results: [BenchmarkResult] = []
         for architecture in architectures {
             let network = try architecture.make(seed: 1)
-            for case let conv as Conv2D in network.layers { conv.algorithm = ConvolutionAlgorithm(rawValue: convolution)! }
+            for case let conv as Conv2D in network.layers { conv.algorithm = convolution }
             let result = try Benchmark.run(network, name: architecture.rawValue, batchSize: batchSize,
                                            inferenceBatchSize: inferenceBatchSize, repetitions: repetitions, ceilingGFLOPS: ceiling)
             results.append(result)
@@ -110,3 +102,5 @@ struct BenchCommand: ParsableCommand {
         }
     }
 }
+
+extension ConvolutionAlgorithm: ExpressibleByArgument {}

@@ -103,6 +103,10 @@ float *fovea_scratch(size_t floats, int slot);
 /* result[i] = output[i] > 0 ? gradient[i] : 0 (the backward of a fused ReLU, from its output). */
 void fovea_relu_gate(const float *gradient, const float *output, float *result, long count);
 
+/* base[0..<size] += the slices base[s·size..<(s+1)·size] for s in 1..<slices: per-thread partial
+ * sums (weight gradients) folded into the first. */
+void fovea_sum_slices(float *base, long slices, long size);
+
 /* sums[j] = Σ_i x[i·columns + j]: a bias gradient over all rows of a row-major [rows, columns]. */
 void fovea_column_sums(const float *x, long rows, long columns, float *sums);
 

@@ -14,6 +14,12 @@ extension Kernels {
         precondition(rows >= 0 && columns >= 0, "negative size")
         fovea_column_sums(x, rows, columns, sums)
     }
+
+    /// Adds slices 1..<slices of `size` floats each (per-thread partial sums laid end to end) into slice 0.
+    public static func sumSlices(_ base: UnsafeMutablePointer<Float>, slices: Int, size: Int) {
+        precondition(slices >= 1 && size >= 0, "sumSlices: invalid sizes")
+        fovea_sum_slices(base, slices, size)
+    }
 }
 
 /// Per-thread scratch buffers, reused across calls (see `fovea_scratch`).

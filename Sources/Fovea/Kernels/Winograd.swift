@@ -6,6 +6,11 @@ extension Kernels {
     /// deep CNN, 2^17 gave 766 inference images/s, 2^19 903-1,126 and 2^21 1,036-1,192 (Zen 3).
     static let winogradBlockFloats = 1 << 19
 
+    /// Tiles per block for a convolution from `channels` to `filters` channels (see winogradBlockFloats).
+    static func winogradTileBlock(channels: Int, filters: Int) -> Int {
+        Swift.max(16, winogradBlockFloats / (36 * (channels + filters)))
+    }
+
     /// Whether Winograd F(4×4, 3×3) computes this convolution: a 3×3, stride-1, undilated window.
     public static func winogradApplies(kernelH: Int, kernelW: Int, strideH: Int, strideW: Int,
                                        dilationH: Int, dilationW: Int) -> Bool {
@@ -39,7 +44,7 @@ extension Kernels {
         } else {
             fovea_winograd_weights(kernel, channels, filters, 0, u)
         }
-        let block = Swift.max(16, winogradBlockFloats / (36 * (channels + filters)))
+        let block = winogradTileBlock(channels: channels, filters: filters)
         let cPath = resolve(path).cValue
         let weights = UnsafePointer(u)
         // Each thread takes a contiguous run of tiles; a run shorter than a block wastes little.
@@ -67,7 +72,7 @@ extension Kernels {
         let tiles = batch * ((outH + 3) / 4) * ((outW + 3) / 4)
         let size = 36 * channels * filters
         guard tiles > 0 else { gradKernel.initialize(repeating: 0, count: 9 * channels * filters); return }
-        let block = Swift.max(16, winogradBlockFloats / (36 * (channels + filters)))
+        let block = winogradTileBlock(channels: channels, filters: filters)
         let chunks = Swift.max(1, Swift.min(threads ?? ThreadPool.threadCount, tiles / 8))
         // One Winograd-domain accumulator per chunk (no write races), summed below.
         let acc = scratch(chunks * size, slot: .winogradGradient)
@@ -82,10 +87,7 @@ extension Kernels {
                                                filters, first, last, count, v, m, acc + chunk * size, 0)
             }
         }
-        for chunk in 1..<chunks {
-            let src = acc + chunk * size
-            for i in 0..<size { acc[i] += src[i] }
-        }
+        sumSlices(acc, slices: chunks, size: size)
         fovea_winograd_weight_gradient_finish(acc, channels, filters, gradKernel)
     }
 }

@@ -232,8 +232,8 @@ extension Tensor {
             if let partial {
                 let dk = Tensor(uninitializedShape: wt.shape)
                 let p = dk.storage.pointer
+                Kernels.sumSlices(partial, slices: chunks, size: patch * f)
                 p.update(from: partial, count: patch * f)
-                for chunk in 1..<chunks { let src = partial + chunk * patch * f; for i in 0..<(patch * f) { p[i] += src[i] } }
                 dKernel = dk
             }
             var grads: [Tensor?] = [dInput, dKernel]
@@ -267,10 +267,7 @@ extension Tensor {
                 if status != 0 { fatalError("out of memory for a \(ow * kh * kw)-float row of first-layer patches") }
             }
         }
-        for chunk in 1..<chunks {
-            let src = acc + chunk * size
-            for i in 0..<size { acc[i] += src[i] }
-        }
+        Kernels.sumSlices(acc, slices: chunks, size: size)
         let dk = Tensor(uninitializedShape: kernelShape)
         dk.storage.pointer.update(from: acc, count: kh * kw * f)
         var db: Tensor? = nil
