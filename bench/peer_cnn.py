@@ -30,25 +30,10 @@ def median_rate(fn, items):
 
 def keras_models():
     import tensorflow as tf, keras
-    from keras import layers, models
     tf.config.threading.set_intra_op_parallelism_threads(threads)
     tf.config.threading.set_inter_op_parallelism_threads(1)
-
-    def seed_cnn():
-        return models.Sequential([keras.Input((28, 28, 1)), layers.Conv2D(32, 3, activation="relu"), layers.MaxPooling2D(2),
-                                  layers.Conv2D(64, 3, activation="relu"), layers.MaxPooling2D(2),
-                                  layers.Conv2D(64, 3, activation="relu"), layers.Flatten(),
-                                  layers.Dense(64, activation="relu"), layers.Dense(10, activation="softmax")])
-
-    def deep_cnn():
-        L = [keras.Input((28, 28, 1))]
-        for f in (64, 128, 256):
-            L += [layers.Conv2D(f, 3, padding="same", activation="relu"),
-                  layers.Conv2D(f, 3, padding="same", activation="relu"), layers.MaxPooling2D(2)]
-        L += [layers.Flatten(), layers.Dense(512, activation="relu"), layers.Dense(512, activation="relu"),
-              layers.Dense(10, activation="softmax")]
-        return models.Sequential(L)
-    return keras, {"seed-cnn": seed_cnn, "deep-cnn": deep_cnn}
+    from keras_nets import NETWORKS
+    return keras, NETWORKS
 
 
 def run_keras(name):

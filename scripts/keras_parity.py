@@ -9,30 +9,22 @@ Needs tensorflow-cpu and safetensors in the venv. Measured 2026-11-23 (Keras 3.1
 tensor agrees within 1.1e-6 while having moved by 2e-2 to 7e-2; per-epoch training losses over 3 epochs
 0.1834/0.0475/0.0310 (Keras) and 0.1831/0.0474/0.0313 (Fovea).
 """
-import os, sys, gzip
+import os, sys
 import numpy as np
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "../bench"))
+from keras_nets import load_mnist, seed_cnn  # noqa: E402  (Fovea's networks in Keras, shared with bench/)
 
 
 def keras_side(out, epochs):
     os.environ["TF_CPP_MIN_LOG_LEVEL"] = "3"
     import tensorflow as tf, keras
-    from keras import layers, models
     from safetensors.numpy import save_file
     tf.config.threading.set_intra_op_parallelism_threads(2); tf.config.threading.set_inter_op_parallelism_threads(1)
     d = os.environ.get("MNIST_DIR", os.path.join(os.path.dirname(__file__), "../Sources/Fovea/Resources/mnist"))
 
-    def idx(name, off):
-        with gzip.open(os.path.join(d, name)) as f:
-            return np.frombuffer(f.read(), np.uint8)[off:]
-    xtr = idx("train-images-idx3-ubyte.gz", 16).reshape(-1, 28, 28, 1).astype("float32") / 255
-    ytr = idx("train-labels-idx1-ubyte.gz", 8)
-    xte = idx("t10k-images-idx3-ubyte.gz", 16).reshape(-1, 28, 28, 1).astype("float32") / 255
-    yte = idx("t10k-labels-idx1-ubyte.gz", 8)
+    (xtr, ytr), (xte, yte) = load_mnist(d)
     keras.utils.set_random_seed(0)
-    m = models.Sequential([keras.Input((28, 28, 1)), layers.Conv2D(32, 3, activation="relu"), layers.MaxPooling2D(2),
-                           layers.Conv2D(64, 3, activation="relu"), layers.MaxPooling2D(2),
-                           layers.Conv2D(64, 3, activation="relu"), layers.Flatten(),
-                           layers.Dense(64, activation="relu"), layers.Dense(10, activation="softmax")])
+    m = seed_cnn()
     m.compile(optimizer="rmsprop", loss="sparse_categorical_crossentropy", metrics=["accuracy"])
 
     def dump(tag):
