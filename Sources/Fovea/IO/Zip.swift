@@ -177,18 +177,7 @@ private func inflateRaw(_ input: ArraySlice<UInt8>, expected: Int, fail: (String
     defer { inflateEnd(&stream) }
     // One spare byte tells "exactly the declared size" from "more than declared".
     var out = [UInt8](repeating: 0, count: expected + 1)
-    var produced = 0
-    let rc: Int32 = input.withUnsafeBufferPointer { inBuf in
-        out.withUnsafeMutableBufferPointer { outBuf in
-            stream.next_in = UnsafeMutablePointer(mutating: inBuf.baseAddress)
-            stream.avail_in = UInt32(inBuf.count)
-            stream.next_out = outBuf.baseAddress
-            stream.avail_out = UInt32(outBuf.count)
-            let rc = inflate(&stream, Z_FINISH)
-            produced = outBuf.count - Int(stream.avail_out)
-            return rc
-        }
-    }
+    let (rc, produced) = zlibPass(&stream, input, into: &out) { inflate(&$0, Z_FINISH) }
     if produced > expected { throw fail("inflates to more than the \(expected) bytes the directory records") }
     switch rc {
     case Z_STREAM_END:
@@ -264,18 +253,26 @@ private func deflateRaw(_ input: [UInt8]) -> [UInt8]? {
     defer { deflateEnd(&stream) }
     let bound = Int(deflateBound(&stream, UInt(input.count)))
     var out = [UInt8](repeating: 0, count: bound)
-    let rc: Int32 = input.withUnsafeBufferPointer { inBuf in
+    let (rc, produced) = zlibPass(&stream, input[...], into: &out) { deflate(&$0, Z_FINISH) }
+    guard rc == Z_STREAM_END else { return nil }
+    out.removeLast(out.count - produced)
+    return out
+}
+
+/// Points `stream` at all of `input` and `out`, runs `step` (one inflate or deflate call) and
+/// returns its result code and how many bytes it wrote into `out`.
+private func zlibPass(_ stream: inout z_stream, _ input: ArraySlice<UInt8>, into out: inout [UInt8],
+                      _ step: (inout z_stream) -> Int32) -> (Int32, Int) {
+    input.withUnsafeBufferPointer { inBuf in
         out.withUnsafeMutableBufferPointer { outBuf in
             stream.next_in = UnsafeMutablePointer(mutating: inBuf.baseAddress)
             stream.avail_in = UInt32(inBuf.count)
             stream.next_out = outBuf.baseAddress
             stream.avail_out = UInt32(outBuf.count)
-            return deflate(&stream, Z_FINISH)
+            let rc = step(&stream)
+            return (rc, outBuf.count - Int(stream.avail_out))
         }
     }
-    guard rc == Z_STREAM_END else { return nil }
-    out.removeLast(Int(stream.avail_out))
-    return out
 }
 
 /// Bounds-checked little-endian reads; every failure is a thrown error, never a trap.
