@@ -19,6 +19,9 @@ struct TrainCommand: ParsableCommand {
     @Option(help: "Samples per gradient step.") var batchSize = 64
     @Option(help: "sgd, rmsprop or adam (Keras defaults; default: rmsprop).") var optimizer: String?
     @Option(help: "Learning rate (default: the optimizer's Keras default).") var learningRate: Float?
+    @Option(help: ArgumentHelp("Multiply the learning rate by R after every epoch (Keras ExponentialDecay with staircase, decay_steps = steps per epoch) (default: 1, no decay).",
+                               valueName: "R"))
+    var lrDecay: Float?
     @Option(help: "sparse_categorical_crossentropy, categorical_crossentropy or mse (default: sparse_categorical_crossentropy).") var loss: String?
     @Option(help: "Fraction of the training set held out (the last samples) for validation.") var validationSplit: Float = 0
     @Option(help: "Seed for weights and shuffling (default: 0).") var seed: UInt64?
@@ -39,6 +42,7 @@ struct TrainCommand: ParsableCommand {
         if let limit, limit <= 0 { throw ValidationError("--limit must be a positive number of images") }
         if epochs < 0 { throw ValidationError("--epochs cannot be negative") }
         if batchSize <= 0 { throw ValidationError("--batch-size must be positive") }
+        if let lrDecay, !(lrDecay > 0 && lrDecay.isFinite) { throw ValidationError("--lr-decay must be a positive number") }
         if let threads, threads <= 0 { throw ValidationError("--threads must be positive") }
         if let shuffle, Sequential.Shuffle(rawValue: shuffle) == nil {
             throw ValidationError("--shuffle must be one of \(Sequential.Shuffle.allCases.map(\.rawValue).joined(separator: ", "))")
@@ -46,7 +50,7 @@ struct TrainCommand: ParsableCommand {
         if let checkpointEvery, checkpointEvery <= 0 { throw ValidationError("--checkpoint-every must be a positive number of batches") }
         if checkpointEvery != nil && checkpoint == nil && resume == nil { throw ValidationError("--checkpoint-every needs --checkpoint PATH (or --resume PATH)") }
         if resume != nil {
-            let fixed = [("--model", model != nil), ("--optimizer", optimizer != nil), ("--learning-rate", learningRate != nil),
+            let fixed = [("--model", model != nil), ("--optimizer", optimizer != nil), ("--learning-rate", learningRate != nil), ("--lr-decay", lrDecay != nil),
                          ("--loss", loss != nil), ("--seed", seed != nil)].filter(\.1).map(\.0)
             if !fixed.isEmpty {
                 throw ValidationError("\(fixed.joined(separator: ", ")) cannot be combined with --resume: the checkpoint holds the model, optimizer, loss and seed")
@@ -77,6 +81,10 @@ struct TrainCommand: ParsableCommand {
         }
         let lossFunction = net.loss!
         let (x, labels) = mnist.tensors(.train, limit: limit)
+        if let lrDecay, lrDecay != 1, let optimizer = net.optimizer {
+            let stepsPerEpoch = (try Sequential.trainingCount(samples: x.shape[0], validationSplit: validationSplit) + batchSize - 1) / batchSize
+            optimizer.schedule = .exponentialDecay(initial: optimizer.learningRate, decaySteps: stepsPerEpoch, decayRate: lrDecay, staircase: true)
+        }
         let (testX, testLabels) = mnist.tensors(.test)
         var callbacks: [Callback] = []
         if let path = checkpoint ?? resume {

@@ -150,6 +150,29 @@ final class FitTests: XCTestCase {
         XCTAssertTrue(first.isApproximatelyEqual(to: try unbuilt(small, training: false), tolerance: 1e-6))
     }
 
+    /// Inference without gradients runs a one-channel 3×3 convolution and the 2×2 max pool after it
+    /// as one fused op: the same outputs as the layers one by one (recording on, nothing fused), for
+    /// ReLU and linear activations, odd map sizes (the pool drops the last row and column), and
+    /// pairs that do not qualify (a 3×3 pool, channels-first) left to run layer by layer.
+    func testFusedConvolutionAndPoolingMatchLayerByLayer() throws {
+        for activation in [Activation.relu, .linear] {
+            for format in [DataFormat.channelsLast, .channelsFirst] {
+                let model = try Sequential([
+                    Input(shape: format == .channelsLast ? [13, 11, 1] : [1, 13, 11]),
+                    Conv2D(filters: 12, kernelSize: 3, dataFormat: format, activation: activation),
+                    MaxPooling2D(poolSize: 2, dataFormat: format),
+                    Conv2D(filters: 5, kernelSize: 3, padding: .same, dataFormat: format, activation: .relu),
+                    MaxPooling2D(poolSize: 3, strides: 2, dataFormat: format), Flatten(), Dense(4)], seed: 8)
+                let x = Tensor.uniform(format == .channelsLast ? [3, 13, 11, 1] : [3, 1, 13, 11], low: -1, high: 1, seed: 12)
+                let fused = try GradientRecording.withoutGradients { try model(x, training: false) }
+                let separate = try model(x, training: false)
+                XCTAssertEqual(fused.shape, [3, 4])
+                XCTAssertEqual(fused.scalars, separate.scalars, "\(activation.name) \(format)")
+                XCTAssertEqual(try model.predict(x).scalars, separate.scalars)
+            }
+        }
+    }
+
     func testFitRejectsBadInputWithClearErrors() throws {
         let model = try toyModel()
         XCTAssertThrowsError(try model.fit(x: Tensor.zeros([4, 4]), y: Tensor.zeros([4]), verbose: 0)) { error in

@@ -122,6 +122,19 @@ int fovea_conv1_backward(const float *input, long height, long width, long kerne
                           const float *gradient, const float *output, long filters,
                           float *gradKernel, float *gradBias, long rowBegin, long rowEnd);
 
+/* The forward pass of a one-input-channel NHWC convolution (a first layer), direct: for the
+ * (image, output row) pairs rowBegin..<rowEnd, output[b][oy][ox][k] = bias[k] (bias may be NULL)
+ * + Σ x(ky, kx)·kernel[(ky·kernelW + kx)·filters + k], then ReLU when relu != 0. With pool != 0
+ * the rows are instead pooled rows (b·(outH/2) + py) of a 2×2, stride-2 `valid` max pool of that
+ * output, written as [outH/2][outW/2][filters] per image. 3×3 kernels have AVX2 loops (32 and 8
+ * filters at a time); everything else is plain C. Returns 0, or -1 (nothing written) if a row
+ * buffer cannot be allocated. */
+int fovea_conv1_forward(int path, const float *input, long height, long width, long kernelH,
+                        long kernelW, long strideH, long strideW, long dilationH, long dilationW,
+                        long padTop, long padLeft, long outH, long outW, const float *kernel,
+                        long filters, const float *bias, int relu, int pool, float *output,
+                        long rowBegin, long rowEnd);
+
 /* gradInput[argmax[i]] += gradOutput[i] for i in begin..<end. */
 void fovea_maxpool2d_backward(const float *gradOutput, const int32_t *argmax, float *gradInput,
                               long begin, long end);

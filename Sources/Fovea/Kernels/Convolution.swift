@@ -44,6 +44,32 @@ extension Kernels {
         }
     }
 
+    /// A one-input-channel NHWC convolution (a first layer), computed directly rather than as
+    /// im2col + GEMM: `input` [batch, height, width] (one channel), `kernel` [kernelH, kernelW, 1,
+    /// filters], `output` [batch, outH, outW, filters] = bias + the window's weighted sum, then ReLU
+    /// when `relu`. With `pool`, `output` is instead [batch, outH/2, outW/2, filters]: the 2×2,
+    /// stride-2 `valid` max pool of that result, which is never stored whole. Window geometry as
+    /// `im2col`. Split by output rows over the pool when the job is large enough to pay for it.
+    public static func oneChannelConv2D(input: UnsafePointer<Float>, batch: Int, height: Int, width: Int,
+                                        kernelH: Int, kernelW: Int, strideH: Int, strideW: Int,
+                                        dilationH: Int, dilationW: Int, padTop: Int, padLeft: Int,
+                                        outH: Int, outW: Int, kernel: UnsafePointer<Float>, filters: Int,
+                                        bias: UnsafePointer<Float>?, relu: Bool, pool: Bool = false,
+                                        output: UnsafeMutablePointer<Float>, path: KernelPath? = nil, threads: Int? = nil) {
+        checkWindow(batch, height, width, 1, kernelH, kernelW, strideH, strideW, dilationH, dilationW, outH, outW)
+        precondition(filters >= 1, "oneChannelConv2D: filters must be at least 1")
+        let rows = batch * (pool ? outH / 2 : outH)
+        let work = Double(batch * outH * outW) * Double(kernelH * kernelW * filters)
+        let cPath = resolve(path).cValue
+        ThreadPool.parallelFor(rows, threads: chunkCount(work: work, grain: gemmParallelThreshold, threads: threads)) { range in
+            let status = fovea_conv1_forward(cPath, input, height, width, kernelH, kernelW, strideH, strideW,
+                                             dilationH, dilationW, padTop, padLeft, outH, outW, kernel, filters,
+                                             bias, relu ? 1 : 0, pool ? 1 : 0, output, range.lowerBound, range.upperBound)
+            // As for the scratch buffers: an output silently left unwritten would be worse than stopping.
+            if status != 0 { fatalError("out of memory for a first-layer row buffer (\(outW) × \(filters) floats)") }
+        }
+    }
+
     static func checkWindow(_ batch: Int, _ height: Int, _ width: Int, _ channels: Int,
                             _ kernelH: Int, _ kernelW: Int, _ strideH: Int, _ strideW: Int,
                             _ dilationH: Int, _ dilationW: Int, _ outH: Int, _ outW: Int) {

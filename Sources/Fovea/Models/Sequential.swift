@@ -87,7 +87,20 @@ open class Sequential {
             try buildLayers(from: shape)
         }
         var x = input
-        for layer in layers { x = try layer(x, training: training) }
+        // Inference without a gradient graph may run a convolution and the max pool after it as one
+        // fused op (same result; the convolution's full output is never stored).
+        let fuse = !training && !GradientRecording.isEnabled && input.node == nil
+        var i = 0
+        while i < layers.count {
+            if fuse, i + 1 < layers.count, let conv = layers[i] as? Conv2D, let pool = layers[i + 1] as? MaxPooling2D,
+               let y = try conv.forwardFused(with: pool, x) {
+                x = y
+                i += 2
+                continue
+            }
+            x = try layers[i](x, training: training)
+            i += 1
+        }
         return x
     }
 

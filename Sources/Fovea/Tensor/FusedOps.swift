@@ -49,6 +49,18 @@ public enum ConvolutionAlgorithm: String, Sendable, CaseIterable {
     /// wasted, and below this ratio of im2col's multiplications to Winograd's it stops paying.
     static let winogradMinimumSaving = 2.5
 
+    /// Whether a convolution from `channels` channels with a `kernelH`×`kernelW` window runs on the
+    /// direct one-channel kernel: a 3×3 first layer, except on the im2col reference path.
+    func usesDirectOneChannel(channels: Int, kernelH: Int, kernelW: Int) -> Bool {
+        self != .im2col && channels == 1 && kernelH == 3 && kernelW == 3
+    }
+
+    /// Whether ``Tensor/conv2DMaxPool2x2(_:kernel:bias:window:relu:algorithm:)`` has a fused kernel
+    /// for this convolution (else it runs the two ops one after the other).
+    public func fusesMaxPool(channels: Int, kernelH: Int, kernelW: Int) -> Bool {
+        self != .winograd && usesDirectOneChannel(channels: channels, kernelH: kernelH, kernelW: kernelW)
+    }
+
     /// Whether a 3×3 stride-1 convolution producing `outH`×`outW` maps of `filters` channels from
     /// `channels` channels, over `batch` images, runs as Winograd (`window` must be 3×3, stride 1,
     /// undilated, with at most 2 cells of padding before: the forward window, or its adjoint).
@@ -105,6 +117,8 @@ extension Tensor {
         // gradient (kernel rotated, padding 2 − padBefore), so Winograd serves both directions.
         let winograd = algorithm.usesWinograd(window, kernelH: kh, kernelW: kw, outH: oh, outW: ow, channels: c, filters: f, batch: n)
         let winogradBackward = algorithm.usesWinograd(window, kernelH: kh, kernelW: kw, outH: h, outW: w, channels: f, filters: c, batch: n)
+        // A 3×3 first layer (one input channel) is computed directly: as a GEMM its k would be 9.
+        let oneChannel = algorithm.usesDirectOneChannel(channels: c, kernelH: kh, kernelW: kw) && !winograd
 
         func im2col(_ samples: Range<Int>, _ cols: UnsafeMutablePointer<Float>) {
             Kernels.im2col(input: x.storage.pointer + samples.lowerBound * h * w * c, batch: samples.count,
@@ -125,6 +139,8 @@ extension Tensor {
                                     padTop: window.rows.padBefore, padLeft: window.columns.padBefore, outH: oh, outW: ow,
                                     kernel: wt.storage.pointer, filters: f, bias: b.map { UnsafePointer($0.storage.pointer) },
                                     relu: relu, output: out.storage.pointer)
+        } else if oneChannel {
+            oneChannelForward(x, kernel: wt, bias: b, window: window, relu: relu, pool: false, output: out)
         } else {
             forEachBatchChunk(split ? n : 1) { chunk in
                 let samples = split ? chunk : 0..<n
@@ -240,6 +256,42 @@ extension Tensor {
             if b != nil { grads.append(biasGradient(dzp, count: g.count, channels: f)) }
             return grads
         }
+    }
+
+    /// Runs ``Kernels/oneChannelConv2D(input:batch:height:width:kernelH:kernelW:strideH:strideW:dilationH:dilationW:padTop:padLeft:outH:outW:kernel:filters:bias:relu:pool:output:path:threads:)``
+    /// on tensors (`x` is [batch, h, w, 1]).
+    static func oneChannelForward(_ x: Tensor, kernel: Tensor, bias: Tensor?, window: Window2D, relu: Bool, pool: Bool,
+                                  output: Tensor) {
+        Kernels.oneChannelConv2D(input: x.storage.pointer, batch: x.shape[0], height: x.shape[1], width: x.shape[2],
+                                 kernelH: kernel.shape[0], kernelW: kernel.shape[1],
+                                 strideH: window.rows.stride, strideW: window.columns.stride,
+                                 dilationH: window.rows.dilation, dilationW: window.columns.dilation,
+                                 padTop: window.rows.padBefore, padLeft: window.columns.padBefore,
+                                 outH: window.rows.output, outW: window.columns.output,
+                                 kernel: kernel.storage.pointer, filters: kernel.shape[3],
+                                 bias: bias.map { UnsafePointer($0.storage.pointer) }, relu: relu, pool: pool,
+                                 output: output.storage.pointer)
+    }
+
+    /// Inference only: a convolution (+ bias, + optional ReLU) followed by a 2×2, stride-2 `valid`
+    /// max pool, in one pass when ``ConvolutionAlgorithm/fusesMaxPool(channels:kernelH:kernelW:)``
+    /// says the pair has a fused kernel (the convolution's output is never stored whole); the
+    /// result equals `maxPool2D(conv2D(…))`. Records no gradient: call it without gradient recording.
+    public static func conv2DMaxPool2x2(_ input: Tensor, kernel: Tensor, bias: Tensor?, window: Window2D, relu: Bool = false,
+                                        algorithm: ConvolutionAlgorithm = .automatic) -> Tensor {
+        precondition(input.rank == 4 && kernel.rank == 4 && kernel.shape[2] == input.shape[3],
+                     "conv2DMaxPool2x2 needs NHWC input and [kh, kw, c, f] kernel; got \(input.shape), \(kernel.shape)")
+        let oh = window.rows.output, ow = window.columns.output
+        precondition(oh >= 2 && ow >= 2, "conv2DMaxPool2x2: a \(oh)×\(ow) output has no 2×2 window")
+        guard algorithm.fusesMaxPool(channels: input.shape[3], kernelH: kernel.shape[0], kernelW: kernel.shape[1]) else {
+            let y = conv2D(input, kernel: kernel, bias: bias, window: window, relu: relu, algorithm: algorithm)
+            return maxPool2D(y, window: Window2D(rows: WindowAxis(input: oh, kernel: 2, stride: 2, padding: .valid)!,
+                                        columns: WindowAxis(input: ow, kernel: 2, stride: 2, padding: .valid)!))
+        }
+        let out = Tensor(uninitializedShape: [input.shape[0], oh / 2, ow / 2, kernel.shape[3]])
+        oneChannelForward(input.detached, kernel: kernel.detached, bias: bias?.detached, window: window, relu: relu, pool: true,
+                          output: out)
+        return out
     }
 
     /// Kernel and bias gradients of a one-input-channel convolution from its output gradient `g`

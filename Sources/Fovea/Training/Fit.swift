@@ -137,6 +137,21 @@ extension Sequential {
         }
     }
 
+    /// How many of `samples` rows `fit(validationSplit:)` trains on (the rest validate), or an error
+    /// when the split is outside [0, 1) or leaves either part empty.
+    public static func trainingCount(samples n: Int, validationSplit: Float) throws -> Int {
+        guard validationSplit > 0 else { return n }
+        guard validationSplit < 1 else { throw FoveaError("fit: validationSplit must be in [0, 1), got \(validationSplit)") }
+        // Keras floors n·(1 − split) in double precision with the split as typed (0.2, not the
+        // Float 0.2000000029…, which would turn 2,000 × 0.8 into 1,599.99… and keep 1,599 rows).
+        let fraction = Double(validationSplit.description) ?? Double(validationSplit)
+        let splitAt = Int((Double(n) * (1 - fraction)).rounded(.down))
+        guard splitAt > 0 && splitAt < n else {
+            throw FoveaError("fit: \(n) samples are not enough to split with validationSplit \(validationSplit)")
+        }
+        return splitAt
+    }
+
     /// Trains for `epochs` epochs (Keras `fit`). `validationSplit` holds out the *last* fraction of
     /// the samples before any shuffling; `validationData` overrides it. `verbose`: 0 silent,
     /// 1 progress bar, 2 one line per epoch. Shuffling is seeded from the model's seed; `true` means
@@ -160,15 +175,8 @@ extension Sequential {
         var validation = validationData
         if let v = validation { try checkData(v.x, v.y, state.loss, what: "validation data") }
         if validation == nil && validationSplit > 0 {
-            guard validationSplit < 1 else { throw FoveaError("fit: validationSplit must be in [0, 1), got \(validationSplit)") }
             let n = x.shape[0]
-            // Keras floors n·(1 − split) in double precision with the split as typed (0.2, not the
-            // Float 0.2000000029…, which would turn 2,000 × 0.8 into 1,599.99… and keep 1,599 rows).
-            let fraction = Double(validationSplit.description) ?? Double(validationSplit)
-            let splitAt = Int((Double(n) * (1 - fraction)).rounded(.down))
-            guard splitAt > 0 && splitAt < n else {
-                throw FoveaError("fit: \(n) samples are not enough to split with validationSplit \(validationSplit)")
-            }
+            let splitAt = try Sequential.trainingCount(samples: n, validationSplit: validationSplit)
             (trainX, trainY) = (x.slice(batch: 0..<splitAt), y.slice(batch: 0..<splitAt))
             validation = (x.slice(batch: splitAt..<n), y.slice(batch: splitAt..<n))
         }

@@ -1,0 +1,203 @@
+/* The forward pass of a one-input-channel NHWC convolution (a network's first layer on grey
+ * images), computed directly: im2col + GEMM spends most of its time writing 9-float rows and
+ * storing the GEMM's output tiles for a product with k = 9, and a 2×2 max pool after it reads the
+ * whole output back. Here each output row is computed from its input rows, copied zero-padded
+ * into a small buffer, with bias and ReLU applied in registers, and optionally pooled before it
+ * leaves the cache. */
+#include <stdlib.h>
+#include <string.h>
+#include "fovea_kernels.h"
+#include "internal.h"
+
+#if FOVEA_X86
+#include <immintrin.h>
+
+/* The input cell of tap (ky, kx) for output column ox, in the padded row buffer. */
+#define FOVEA_CELL(rows, ky, kx, ox) ((rows)[ky] + (ox) * strideW + (kx) * dilationW)
+
+/* Bias, ReLU and store of one pixel's 4 accumulators (filters k0..<k0+32). */
+#define FOVEA_STORE4(o, a0, a1, a2, a3)                                            \
+  do {                                                                             \
+    a0 = _mm256_add_ps(a0, b0); a1 = _mm256_add_ps(a1, b1);                        \
+    a2 = _mm256_add_ps(a2, b2); a3 = _mm256_add_ps(a3, b3);                        \
+    if (relu) {                                                                    \
+      a0 = _mm256_max_ps(a0, zero); a1 = _mm256_max_ps(a1, zero);                  \
+      a2 = _mm256_max_ps(a2, zero); a3 = _mm256_max_ps(a3, zero);                  \
+    }                                                                              \
+    _mm256_storeu_ps((o), a0); _mm256_storeu_ps((o) + 8, a1);                      \
+    _mm256_storeu_ps((o) + 16, a2); _mm256_storeu_ps((o) + 24, a3);                \
+  } while (0)
+
+/* 3×3 taps, filters k0..<k0+32 of one output row, two pixels at a time: 8 independent accumulators
+ * (enough to hide the FMA latency on two FMA pipes), the tap's 4 weight vectors loaded once for
+ * both pixels and each input cell broadcast once for 4 FMAs: 13 of the 16 vector registers, so
+ * nothing spills. Taps are summed in order and the bias added last, as the GEMM path does. */
+__attribute__((target("avx2,fma"))) static void row_3x3_32_avx2(
+    const float *const rows[3], long strideW, long dilationW, long outW, const float *kernel,
+    long filters, const float *bias, int relu, float *out, long k0) {
+  __m256 zero = _mm256_setzero_ps();
+  __m256 b0 = zero, b1 = zero, b2 = zero, b3 = zero;
+  if (bias) {
+    b0 = _mm256_loadu_ps(bias + k0); b1 = _mm256_loadu_ps(bias + k0 + 8);
+    b2 = _mm256_loadu_ps(bias + k0 + 16); b3 = _mm256_loadu_ps(bias + k0 + 24);
+  }
+  long ox = 0;
+  for (; ox + 2 <= outW; ox += 2) {
+    __m256 a0 = zero, a1 = zero, a2 = zero, a3 = zero, c0 = zero, c1 = zero, c2 = zero, c3 = zero;
+    for (int ky = 0; ky < 3; ky++) {
+      for (int kx = 0; kx < 3; kx++) {
+        const float *w = kernel + (ky * 3 + kx) * filters + k0;
+        __m256 w0 = _mm256_loadu_ps(w), w1 = _mm256_loadu_ps(w + 8), w2 = _mm256_loadu_ps(w + 16),
+               w3 = _mm256_loadu_ps(w + 24);
+        __m256 x = _mm256_broadcast_ss(FOVEA_CELL(rows, ky, kx, ox));
+        a0 = _mm256_fmadd_ps(x, w0, a0); a1 = _mm256_fmadd_ps(x, w1, a1);
+        a2 = _mm256_fmadd_ps(x, w2, a2); a3 = _mm256_fmadd_ps(x, w3, a3);
+        x = _mm256_broadcast_ss(FOVEA_CELL(rows, ky, kx, ox + 1));
+        c0 = _mm256_fmadd_ps(x, w0, c0); c1 = _mm256_fmadd_ps(x, w1, c1);
+        c2 = _mm256_fmadd_ps(x, w2, c2); c3 = _mm256_fmadd_ps(x, w3, c3);
+      }
+    }
+    FOVEA_STORE4(out + ox * filters + k0, a0, a1, a2, a3);
+    FOVEA_STORE4(out + (ox + 1) * filters + k0, c0, c1, c2, c3);
+  }
+  if (ox < outW) {
+    __m256 a0 = zero, a1 = zero, a2 = zero, a3 = zero;
+    for (int ky = 0; ky < 3; ky++) {
+      for (int kx = 0; kx < 3; kx++) {
+        const float *w = kernel + (ky * 3 + kx) * filters + k0;
+        __m256 x = _mm256_broadcast_ss(FOVEA_CELL(rows, ky, kx, ox));
+        a0 = _mm256_fmadd_ps(x, _mm256_loadu_ps(w), a0);
+        a1 = _mm256_fmadd_ps(x, _mm256_loadu_ps(w + 8), a1);
+        a2 = _mm256_fmadd_ps(x, _mm256_loadu_ps(w + 16), a2);
+        a3 = _mm256_fmadd_ps(x, _mm256_loadu_ps(w + 24), a3);
+      }
+    }
+    FOVEA_STORE4(out + ox * filters + k0, a0, a1, a2, a3);
+  }
+}
+#undef FOVEA_STORE4
+
+/* The same for 8 filters k0..<k0+8 (what is left after the blocks of 32), one pixel at a time. */
+__attribute__((target("avx2,fma"))) static void row_3x3_8_avx2(
+    const float *const rows[3], long strideW, long dilationW, long outW, const float *kernel,
+    long filters, const float *bias, int relu, float *out, long k0) {
+  __m256 zero = _mm256_setzero_ps(), b = bias ? _mm256_loadu_ps(bias + k0) : zero;
+  for (long ox = 0; ox < outW; ox++) {
+    __m256 a = zero;
+    for (int ky = 0; ky < 3; ky++)
+      for (int kx = 0; kx < 3; kx++)
+        a = _mm256_fmadd_ps(_mm256_broadcast_ss(FOVEA_CELL(rows, ky, kx, ox)),
+                            _mm256_loadu_ps(kernel + (ky * 3 + kx) * filters + k0), a);
+    a = _mm256_add_ps(a, b);
+    if (relu) a = _mm256_max_ps(a, zero);
+    _mm256_storeu_ps(out + ox * filters + k0, a);
+  }
+}
+#undef FOVEA_CELL
+#endif
+
+/* Output row oy of image `image` into out (outW × filters). The kernelH input rows it reads are
+ * first copied, zero-padded, into `buffer` (kernelH rows of span floats), so the loops below never
+ * test bounds. */
+static void conv1_row(int vector, const float *image, long height, long width, long kernelH,
+                      long kernelW, long strideH, long strideW, long dilationH, long dilationW,
+                      long padTop, long padLeft, long oy, long outW, const float *kernel,
+                      long filters, const float *bias, int relu, float *buffer, long span,
+                      float *out) {
+  const float *rows[3];
+  for (long ky = 0; ky < kernelH; ky++) {
+    float *row = buffer + ky * span;
+    long iy = oy * strideH - padTop + ky * dilationH;
+    long first = padLeft < span ? padLeft : span;  /* buffer cell j holds input column j − padLeft */
+    long last = width + padLeft < span ? width + padLeft : span;
+    if (iy < 0 || iy >= height || last <= first) {
+      memset(row, 0, (size_t)span * sizeof(float));
+    } else {
+      memset(row, 0, (size_t)first * sizeof(float));
+      memcpy(row + first, image + iy * width + (first - padLeft), (size_t)(last - first) * sizeof(float));
+      memset(row + last, 0, (size_t)(span - last) * sizeof(float));
+    }
+    if (ky < 3) rows[ky] = row;
+  }
+  long done = 0;
+#if FOVEA_X86
+  if (vector) {
+    for (; done + 32 <= filters; done += 32)
+      row_3x3_32_avx2(rows, strideW, dilationW, outW, kernel, filters, bias, relu, out, done);
+    for (; done + 8 <= filters; done += 8)
+      row_3x3_8_avx2(rows, strideW, dilationW, outW, kernel, filters, bias, relu, out, done);
+  }
+#else
+  (void)vector; (void)rows;
+#endif
+  if (done == filters) return;
+  /* The filters the vector loops did not take (all of them on the portable path). */
+  for (long ox = 0; ox < outW; ox++) {
+    float *o = out + ox * filters;
+    for (long k = done; k < filters; k++) o[k] = 0.0f;
+    for (long ky = 0; ky < kernelH; ky++) {
+      for (long kx = 0; kx < kernelW; kx++) {
+        const float *w = kernel + (ky * kernelW + kx) * filters;
+        float v = buffer[ky * span + ox * strideW + kx * dilationW];
+        for (long k = done; k < filters; k++) o[k] += v * w[k];
+      }
+    }
+    if (bias)
+      for (long k = done; k < filters; k++) o[k] += bias[k];
+    if (relu)
+      for (long k = done; k < filters; k++) o[k] = o[k] > 0.0f ? o[k] : 0.0f;
+  }
+}
+
+int fovea_conv1_forward(int path, const float *input, long height, long width, long kernelH,
+                        long kernelW, long strideH, long strideW, long dilationH, long dilationW,
+                        long padTop, long padLeft, long outH, long outW, const float *kernel,
+                        long filters, const float *bias, int relu, int pool, float *output,
+                        long rowBegin, long rowEnd) {
+  int vector = 0;
+#if FOVEA_X86
+  vector = path != FOVEA_PATH_PORTABLE && kernelH == 3 && kernelW == 3 &&
+           fovea_path_supported(FOVEA_PATH_AVX2);
+#else
+  (void)path;
+#endif
+  /* Input columns an output row reads, padding included: −padLeft ..< span − padLeft. */
+  long span = outW > 0 ? (outW - 1) * strideW + (kernelW - 1) * dilationW + 1 : 1;
+  size_t rowFloats = (size_t)(kernelH * span);
+  size_t pooledFloats = pool ? (size_t)(2 * outW * filters) : 0;
+  float *buffer = malloc((rowFloats + pooledFloats) * sizeof(float));
+  if (!buffer) return -1;
+  if (!pool) {
+    for (long r = rowBegin; r < rowEnd; r++) {
+      long b = r / outH, oy = r % outH;
+      conv1_row(vector, input + b * height * width, height, width, kernelH, kernelW, strideH,
+                strideW, dilationH, dilationW, padTop, padLeft, oy, outW, kernel, filters, bias,
+                relu, buffer, span, output + r * outW * filters);
+    }
+  } else {
+    /* Rows are pooled rows (b·(outH/2) + py): two convolution rows, then their 2×2 maxima. */
+    long poolH = outH / 2, poolW = outW / 2;
+    float *top = buffer + rowFloats, *bottom = top + outW * filters;
+    for (long r = rowBegin; r < rowEnd; r++) {
+      long b = r / poolH, py = r % poolH;
+      const float *image = input + b * height * width;
+      conv1_row(vector, image, height, width, kernelH, kernelW, strideH, strideW, dilationH,
+                dilationW, padTop, padLeft, 2 * py, outW, kernel, filters, bias, relu, buffer, span,
+                top);
+      conv1_row(vector, image, height, width, kernelH, kernelW, strideH, strideW, dilationH,
+                dilationW, padTop, padLeft, 2 * py + 1, outW, kernel, filters, bias, relu, buffer,
+                span, bottom);
+      float *o = output + r * poolW * filters;
+      for (long px = 0; px < poolW; px++) {
+        const float *a = top + 2 * px * filters, *c = bottom + 2 * px * filters;
+        for (long k = 0; k < filters; k++) {
+          float m0 = a[k] > a[k + filters] ? a[k] : a[k + filters];
+          float m1 = c[k] > c[k + filters] ? c[k] : c[k + filters];
+          o[px * filters + k] = m0 > m1 ? m0 : m1;
+        }
+      }
+    }
+  }
+  free(buffer);
+  return 0;
+}
