@@ -19,7 +19,7 @@ struct TrainCommand: ParsableCommand {
     @Option(help: "Samples per gradient step.") var batchSize = 64
     @Option(help: "sgd, rmsprop or adam (Keras defaults; default: rmsprop).") var optimizer: String?
     @Option(help: "Learning rate (default: the optimizer's Keras default).") var learningRate: Float?
-    @Option(help: ArgumentHelp("Multiply the learning rate by R after every epoch (Keras ExponentialDecay with staircase, decay_steps = steps per epoch) (default: 1, no decay).",
+    @Option(help: ArgumentHelp("Multiply the learning rate by R after every epoch (Keras ExponentialDecay with staircase, decay_steps = steps per epoch) (default: 0.5 for deep-cnn, 1 (no decay) for the others).",
                                valueName: "R"))
     var lrDecay: Float?
     @Option(help: "sparse_categorical_crossentropy, categorical_crossentropy or mse (default: sparse_categorical_crossentropy).") var loss: String?
@@ -63,6 +63,7 @@ struct TrainCommand: ParsableCommand {
         let mnist = try data.load()
         let net: Sequential
         let modelName: String
+        var decay = lrDecay
         var position: TrainingPosition?
         if let resume {
             net = try Sequential.load(from: URL(fileURLWithPath: resume))
@@ -75,15 +76,16 @@ struct TrainCommand: ParsableCommand {
         } else {
             let architecture = try Architecture(named: model ?? Architecture.seedCNN.rawValue)
             net = try architecture.make(seed: seed ?? 0)
+            decay = decay ?? architecture.defaultLearningRateDecay
             net.compile(optimizer: try Optimizer.named(optimizer ?? "rmsprop", learningRate: learningRate),
                         loss: try Loss(named: loss ?? "sparse_categorical_crossentropy"), metrics: [.accuracy])
             modelName = architecture.rawValue
         }
         let lossFunction = net.loss!
         let (x, labels) = mnist.tensors(.train, limit: limit)
-        if let lrDecay, lrDecay != 1, let optimizer = net.optimizer {
+        if let decay, decay != 1, let optimizer = net.optimizer {
             let stepsPerEpoch = (try Sequential.trainingCount(samples: x.shape[0], validationSplit: validationSplit) + batchSize - 1) / batchSize
-            optimizer.schedule = .exponentialDecay(initial: optimizer.learningRate, decaySteps: stepsPerEpoch, decayRate: lrDecay, staircase: true)
+            optimizer.schedule = .exponentialDecay(initial: optimizer.learningRate, decaySteps: stepsPerEpoch, decayRate: decay, staircase: true)
         }
         let (testX, testLabels) = mnist.tensors(.test)
         var callbacks: [Callback] = []
@@ -94,7 +96,7 @@ struct TrainCommand: ParsableCommand {
             if let checkpointEvery { callbacks.append(try ModelCheckpoint(filepath: literal, saveFrequency: .batches(checkpointEvery))) }
         }
         if let csv { callbacks.append(CSVLogger(URL(fileURLWithPath: csv), append: resume != nil)) }
-        print("Training \(modelName) (\(groupedThousands(net.parameterCount)) parameters) on \(x.shape[0]) MNIST images: \(epochs) epochs, \(net.optimizer!.name), batch \(batchSize), \(ThreadPool.threadCount) threads")
+        print("Training \(modelName) (\(groupedThousands(net.parameterCount)) parameters) on \(x.shape[0]) MNIST images: \(epochs) epochs, \(net.optimizer!.name)\(decay.map { $0 != 1 ? " (learning rate ×\($0) per epoch)" : "" } ?? ""), batch \(batchSize), \(ThreadPool.threadCount) threads")
         let start = Date()
         try net.fit(x: x, y: targets(labels, for: lossFunction, classes: 10), batchSize: batchSize, epochs: epochs,
                     verbose: verbose, validationSplit: validationSplit,
