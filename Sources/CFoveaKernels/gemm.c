@@ -28,6 +28,24 @@ static void scale_only(long m, long n, float beta, float *c, long ldc, const flo
   }
 }
 
+/* The blocked GEMM a path runs: the requested one if this CPU has it, else the portable one. */
+typedef struct {
+  fovea_gemm_fn gemm;
+  fovea_gemm_pack_fn pack;
+  long nr;
+} gemm_impl;
+
+static gemm_impl impl_for(int path) {
+#if FOVEA_X86
+  if (path == FOVEA_PATH_AVX512 && fovea_path_supported(FOVEA_PATH_AVX512))
+    return (gemm_impl){fovea_gemm_avx512, fovea_gemm_avx512_pack, 32};
+  if (path == FOVEA_PATH_AVX2 && fovea_path_supported(FOVEA_PATH_AVX2))
+    return (gemm_impl){fovea_gemm_avx2, fovea_gemm_avx2_pack, 16};
+#endif
+  (void)path;
+  return (gemm_impl){fovea_gemm_portable, fovea_gemm_portable_pack, 8};
+}
+
 void fovea_sgemm(int path, int transA, int transB, long m, long n, long k, float alpha,
                  const float *a, long lda, const float *b, long ldb, float beta, float *c,
                  long ldc, const float *bias, int relu) {
@@ -36,12 +54,29 @@ void fovea_sgemm(int path, int transA, int transB, long m, long n, long k, float
     scale_only(m, n, beta, c, ldc, bias, relu);
     return;
   }
-  fovea_gemm_fn gemm = fovea_gemm_portable;
-#if FOVEA_X86
-  if (path == FOVEA_PATH_AVX512 && fovea_path_supported(FOVEA_PATH_AVX512))
-    gemm = fovea_gemm_avx512;
-  else if (path == FOVEA_PATH_AVX2 && fovea_path_supported(FOVEA_PATH_AVX2))
-    gemm = fovea_gemm_avx2;
-#endif
-  gemm(transA != 0, transB != 0, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, bias, relu != 0);
+  impl_for(path).gemm(transA != 0, transB != 0, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, bias,
+                      relu != 0, NULL);
+}
+
+long fovea_sgemm_packed_floats(int path, long n, long k) {
+  long nr = impl_for(path).nr;
+  return n > 0 && k > 0 ? (n + nr - 1) / nr * nr * k : 0;
+}
+
+void fovea_sgemm_pack_b(int path, int transB, long n, long k, const float *b, long ldb,
+                        float *packed) {
+  if (n <= 0 || k <= 0) return;
+  impl_for(path).pack(transB != 0, n, k, b, ldb, packed);
+}
+
+void fovea_sgemm_packed(int path, int transA, long m, long n, long k, float alpha, const float *a,
+                        long lda, const float *packed, float beta, float *c, long ldc,
+                        const float *bias, int relu) {
+  if (m <= 0 || n <= 0) return;
+  if (k <= 0 || alpha == 0.0f) {
+    scale_only(m, n, beta, c, ldc, bias, relu);
+    return;
+  }
+  impl_for(path).gemm(transA != 0, 0, m, n, k, alpha, a, lda, NULL, 0, beta, c, ldc, bias,
+                      relu != 0, packed);
 }

@@ -17,33 +17,51 @@
  * when the thread exits. Returns NULL only if allocation fails. */
 float *fovea_pack_buffers(size_t a_floats, size_t b_floats, float **b_out);
 
-/* The single-threaded GEMM of each path (same contract as fovea_sgemm, m, n, k ≥ 1, alpha ≠ 0). */
+/* The single-threaded GEMM of each path (same contract as fovea_sgemm, m, n, k ≥ 1, alpha ≠ 0;
+ * with packed_b, B and transB are unused and op(B) comes from the path's pack function). */
 typedef void (*fovea_gemm_fn)(int transA, int transB, long m, long n, long k, float alpha,
                               const float *a, long lda, const float *b, long ldb, float beta,
-                              float *c, long ldc, const float *bias, int relu);
+                              float *c, long ldc, const float *bias, int relu,
+                              const float *packed_b);
+/* Packs op(B) (k×n) into ⌈n/NR⌉·NR·k floats for the path's packed_b. */
+typedef void (*fovea_gemm_pack_fn)(int transB, long n, long k, const float *b, long ldb,
+                                   float *packed);
 void fovea_gemm_portable(int, int, long, long, long, float, const float *, long, const float *,
-                         long, float, float *, long, const float *, int);
+                         long, float, float *, long, const float *, int, const float *);
+void fovea_gemm_portable_pack(int, long, long, const float *, long, float *);
 #if FOVEA_X86
 void fovea_gemm_avx2(int, int, long, long, long, float, const float *, long, const float *, long,
-                     float, float *, long, const float *, int);
+                     float, float *, long, const float *, int, const float *);
+void fovea_gemm_avx2_pack(int, long, long, const float *, long, float *);
 void fovea_gemm_avx512(int, int, long, long, long, float, const float *, long, const float *,
-                       long, float, float *, long, const float *, int);
+                       long, float, float *, long, const float *, int, const float *);
+void fovea_gemm_avx512_pack(int, long, long, const float *, long, float *);
 #endif
 
 /* Whether the blocked GEMM reads non-transposed A in place rather than packing it. */
 int fovea_in_place_a(long n, long nr);
 
-/* Writes an mr×nr corner of a micro-tile: C = alpha·T (+ beta·C) (+ bias) (ReLU). */
+/* Writes an mr×nr corner of a micro-tile: C = alpha·T (+ beta·C) (+ bias) (ReLU). The conditions
+ * are hoisted out of the loops: with them inside, the compiler vectorised `beta ≠ 0 ? …c… : …`
+ * into masked loads of C and bias, which cost Zen 3 about a quarter of seed-CNN single-image
+ * latency (all of its products have edge tiles). */
 static inline void fovea_store_edge(long mr, long nr, const float *t, long ldt, float *c, long ldc,
                                     float alpha, float beta, const float *bias, int relu) {
   for (long i = 0; i < mr; i++) {
-    for (long j = 0; j < nr; j++) {
-      float v = alpha * t[i * ldt + j];
-      if (beta != 0.0f) v = beta * c[i * ldc + j] + v;
-      if (bias) v += bias[j];
-      if (relu) v = v > 0.0f ? v : 0.0f;
-      c[i * ldc + j] = v;
+    const float *tr = t + i * ldt;
+    float *cr = c + i * ldc;
+    if (beta != 0.0f) {
+      for (long j = 0; j < nr; j++) {
+        float v = alpha * tr[j];
+        cr[j] = beta * cr[j] + v;
+      }
+    } else {
+      for (long j = 0; j < nr; j++) cr[j] = alpha * tr[j];
     }
+    if (bias)
+      for (long j = 0; j < nr; j++) cr[j] += bias[j];
+    if (relu)
+      for (long j = 0; j < nr; j++) cr[j] = cr[j] > 0.0f ? cr[j] : 0.0f;
   }
 }
 

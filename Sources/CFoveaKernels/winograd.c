@@ -79,7 +79,8 @@ void fovea_winograd_weights(const float *kernel, long channels, long filters, in
 /* The tile transforms of one instruction set. */
 typedef struct {
   void (*input)(const float *, long, long, long, long, long, long, long, long, long, float *);
-  void (*output)(const float *, long, long, long, long, long, long, long, const float *, int, float *);
+  void (*output)(const float *, long, long, long, long, long, long, long, const float *, int, int,
+                 float *);
   void (*gradient)(const float *, long, long, long, long, long, long, long, float *);
 } wg_transforms;
 
@@ -130,19 +131,38 @@ void fovea_winograd_weight_gradient_finish(const float *acc, long channels, long
   }
 }
 
+long fovea_winograd_packed_floats(int path, long channels, long filters) {
+  return 36 * fovea_sgemm_packed_floats(path, filters, channels);
+}
+
+void fovea_winograd_pack_weights(int path, const float *kernel, long channels, long filters,
+                                 float *u, float *packed) {
+  fovea_winograd_weights(kernel, channels, filters, 0, u);
+  long each = fovea_sgemm_packed_floats(path, filters, channels);
+  for (long xi = 0; xi < 36; xi++)
+    fovea_sgemm_pack_b(path, 0, filters, channels, u + xi * channels * filters, filters,
+                       packed + xi * each);
+}
+
 void fovea_winograd_conv3x3(int path, const float *input, long height, long width, long channels,
                             long padTop, long padLeft, long outH, long outW, const float *u,
-                            long filters, const float *bias, int relu, float *output,
-                            long tileBegin, long tileEnd, long tileBlock, float *v, float *m) {
+                            int packed, long filters, const float *bias, int relu, int pool,
+                            float *output, long tileBegin, long tileEnd, long tileBlock, float *v,
+                            float *m) {
   long tilesW = (outW + 3) / 4, tilesPerImage = ((outH + 3) / 4) * tilesW;
+  long each = packed ? fovea_sgemm_packed_floats(path, filters, channels) : channels * filters;
   wg_transforms tf = transforms_for(path);
   for (long t0 = tileBegin; t0 < tileEnd; t0 += tileBlock) {
     long count = FOVEA_MIN(tileBlock, tileEnd - t0);
     tf.input(input, height, width, channels, padTop, padLeft, tilesW, tilesPerImage, t0, count, v);
     for (long xi = 0; xi < 36; xi++) {
-      fovea_sgemm(path, 0, 0, count, filters, channels, 1.0f, v + xi * channels, 36 * channels,
-                  u + xi * channels * filters, filters, 0.0f, m + xi * filters, 36 * filters, NULL, 0);
+      if (packed)
+        fovea_sgemm_packed(path, 0, count, filters, channels, 1.0f, v + xi * channels, 36 * channels,
+                           u + xi * each, 0.0f, m + xi * filters, 36 * filters, NULL, 0);
+      else
+        fovea_sgemm(path, 0, 0, count, filters, channels, 1.0f, v + xi * channels, 36 * channels,
+                    u + xi * each, filters, 0.0f, m + xi * filters, 36 * filters, NULL, 0);
     }
-    tf.output(m, filters, outH, outW, tilesW, tilesPerImage, t0, count, bias, relu, output);
+    tf.output(m, filters, outH, outW, tilesW, tilesPerImage, t0, count, bias, relu, pool, output);
   }
 }

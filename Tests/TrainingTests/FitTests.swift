@@ -173,6 +173,57 @@ final class FitTests: XCTestCase {
         }
     }
 
+    /// A convolution computed by Winograd (here 9 → 10 channels, `valid` and `same`, odd output
+    /// sizes) and its 2×2 max pool run as one op in inference, with weights packed once: the same
+    /// values as running the two layers with gradients recorded (weights transformed per call).
+    func testFusedWinogradConvolutionAndPoolingMatchLayerByLayer() throws {
+        for padding in [Padding.valid, .same] {
+            let model = try Sequential([
+                Input(shape: [13, 13, 9]),
+                Conv2D(filters: 10, kernelSize: 3, padding: padding, activation: .relu), MaxPooling2D(poolSize: 2),
+                Flatten(), Dense(4)], seed: 9)
+            let x = Tensor.uniform([3, 13, 13, 9], low: -1, high: 1, seed: 13)
+            let fused = try GradientRecording.withoutGradients { try model(x, training: false) }
+            let separate = try model(x, training: false)
+            XCTAssertEqual(fused.shape, [3, 4])
+            XCTAssertEqual(fused.scalars, separate.scalars, "\(padding)")
+        }
+    }
+
+    /// Inference packs a layer's weights once and reuses them; any change to the weights (an
+    /// optimizer step, weights set from arrays, an in-place write) must be seen by the next prediction.
+    func testInferenceSeesEveryChangeOfTheWeights() throws {
+        let model = try Sequential([
+            Input(shape: [12, 12, 1]),
+            Conv2D(filters: 8, kernelSize: 3, activation: .relu), MaxPooling2D(poolSize: 2),
+            Conv2D(filters: 8, kernelSize: 3, activation: .relu), Flatten(), Dense(3, activation: .softmax)], seed: 4)
+        model.compile(optimizer: SGD(learningRate: 0.1), loss: .sparseCategoricalCrossentropy(), metrics: [.accuracy])
+        let x = Tensor.uniform([6, 12, 12, 1], low: 0, high: 1, seed: 5)
+        let y = Tensor(shape: [6], scalars: [0, 1, 2, 0, 1, 2])
+        // The reference: a forward pass with gradients recorded, which never uses packed weights.
+        func reference() throws -> [Float] { try model(x, training: false).scalars }
+        func assertPredictionMatchesReference(_ what: String) throws {
+            let got = try model.predict(x).scalars, want = try reference()
+            for (g, w) in zip(got, want) { XCTAssertEqual(g, w, accuracy: 1e-5, what) }
+        }
+        try assertPredictionMatchesReference("fresh")
+        let before = try model.predict(x).scalars
+        _ = try model.fit(x: x, y: y, batchSize: 6, epochs: 1, verbose: 0)
+        try assertPredictionMatchesReference("after a training step")
+        let trained = try model.predict(x).scalars
+        XCTAssertNotEqual(before, trained, "the training step changed nothing")
+
+        let conv = try XCTUnwrap(model.layers.compactMap { $0 as? Conv2D }.last)
+        conv.kernel!.value.withUnsafeMutableBufferPointer { for i in $0.indices { $0[i] += 0.25 } }
+        try assertPredictionMatchesReference("after an in-place write")
+        XCTAssertNotEqual(trained, try model.predict(x).scalars, "the in-place write was not seen")
+
+        var values = model.weightValues()
+        for i in values.indices { values[i] = values[i] * 0.5 }
+        try model.setWeightValues(values)
+        try assertPredictionMatchesReference("after setWeightValues")
+    }
+
     func testFitRejectsBadInputWithClearErrors() throws {
         let model = try toyModel()
         XCTAssertThrowsError(try model.fit(x: Tensor.zeros([4, 4]), y: Tensor.zeros([4]), verbose: 0)) { error in

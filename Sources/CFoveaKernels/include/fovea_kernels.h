@@ -44,6 +44,17 @@ void fovea_sgemm(int path, int transA, int transB, long m, long n, long k, float
                  const float *a, long lda, const float *b, long ldb, float beta, float *c,
                  long ldc, const float *bias, int relu);
 
+/* B packed ahead of time, for a matrix that is the B of many products (a layer's weights in
+ * inference): fovea_sgemm_pack_b stores op(B) (k×n, or n×k stored with transB) in the layout of
+ * `path`'s GEMM, in fovea_sgemm_packed_floats(path, n, k) floats (64-byte aligned is best), and
+ * fovea_sgemm_packed computes the same C as fovea_sgemm with that B (the same path, n and k). */
+long fovea_sgemm_packed_floats(int path, long n, long k);
+void fovea_sgemm_pack_b(int path, int transB, long n, long k, const float *b, long ldb,
+                        float *packed);
+void fovea_sgemm_packed(int path, int transA, long m, long n, long k, float alpha, const float *a,
+                        long lda, const float *packed, float beta, float *c, long ldc,
+                        const float *bias, int relu);
+
 /* NHWC im2col for the (image, output row) pairs rowBegin..<rowEnd (pair index b·outH + oy).
  * Output row (b, oy, ox) has kh·kw·c entries ordered (ky, kx, channel); padding cells are 0. */
 void fovea_im2col(const float *input, long height, long width, long channels, long kernelH,
@@ -64,15 +75,26 @@ void fovea_col2im(const float *columns, long height, long width, long channels, 
 void fovea_winograd_weights(const float *kernel, long channels, long filters, int adjoint,
                             float *u);
 
+/* The forward Winograd weights packed for `path`'s GEMM once, for a layer used many times: the
+ * 36 matrices u[ξ] each packed by fovea_sgemm_pack_b, fovea_winograd_packed_floats(path, channels,
+ * filters) floats in all. u is scratch of 36·channels·filters floats. */
+long fovea_winograd_packed_floats(int path, long channels, long filters);
+void fovea_winograd_pack_weights(int path, const float *kernel, long channels, long filters,
+                                 float *u, float *packed);
+
 /* 3×3, stride-1, undilated NHWC convolution by Winograd F(4×4, 3×3), + bias (may be NULL) and
  * ReLU, for output tiles tileBegin..<tileEnd, where tile index = image·tilesPerImage + tile row ·
  * ⌈outW/4⌉ + tile column and tilesPerImage = ⌈outH/4⌉·⌈outW/4⌉ (disjoint tile ranges write disjoint
- * outputs). input and output point at image 0; cells outside the input (padding) are zero. Tiles are
- * processed tileBlock at a time through v (36·tileBlock·channels floats) and m (36·tileBlock·filters). */
+ * outputs). input and output point at image 0; cells outside the input (padding) are zero. u holds
+ * fovea_winograd_weights (packed == 0) or fovea_winograd_pack_weights for this path (packed != 0).
+ * With pool != 0, output is instead the 2×2, stride-2 `valid` max pool of the result
+ * ([⌊outH/2⌋, ⌊outW/2⌋, filters] per image). Tiles are processed tileBlock at a time through v
+ * (36·tileBlock·channels floats) and m (36·tileBlock·filters). */
 void fovea_winograd_conv3x3(int path, const float *input, long height, long width, long channels,
                             long padTop, long padLeft, long outH, long outW, const float *u,
-                            long filters, const float *bias, int relu, float *output,
-                            long tileBegin, long tileEnd, long tileBlock, float *v, float *m);
+                            int packed, long filters, const float *bias, int relu, int pool,
+                            float *output, long tileBegin, long tileEnd, long tileBlock, float *v,
+                            float *m);
 
 /* The weight gradient of fovea_winograd_conv3x3 (forward form) in the Winograd domain, for output
  * tiles tileBegin..<tileEnd: acc[ξ][c][k] = Σ_t (Bᵀ·x_t·B)[ξ][c] · (A·dY_t·Aᵀ)[ξ][k], added to acc

@@ -55,6 +55,25 @@ extension Kernels {
         // tiles or fewer reads A in place, which at 1024³ ran at 161-166 GFLOP/s on 2 threads
         // against 179-182 for two packed halves.
         let wide = splitN ? (n > 16 * nr ? n / (16 * nr + 1) : n / 64) : m / 96
+        distribute(tiles: tiles, chunks: chunks, flops: flops, wide: wide) { t0, t1 in
+            if splitN {
+                let j0 = t0 * nr, j1 = min(n, t1 * nr)
+                fovea_sgemm(cPath, transA ? 1 : 0, transB ? 1 : 0, m, j1 - j0, k, alpha, a, lda,
+                            transB ? b + j0 * ldb : b + j0, ldb, beta, c + j0, ldc,
+                            bias.map { $0 + j0 }, relu ? 1 : 0)
+            } else {
+                let i0 = t0 * mr, i1 = min(m, t1 * mr)
+                fovea_sgemm(cPath, transA ? 1 : 0, transB ? 1 : 0, i1 - i0, n, k, alpha,
+                            transA ? a + i0 : a + i0 * lda, lda, b, ldb, beta, c + i0 * ldc, ldc,
+                            bias, relu ? 1 : 0)
+            }
+        }
+    }
+
+    /// Runs `body(firstTile, endTile)` over `tiles` micro-tile rows or columns cut into a few pieces
+    /// per thread (each at least `minPieceFlops` and at most `wide` pieces), handed out on demand,
+    /// so a core slowed by other work does not hold up the rest.
+    private static func distribute(tiles: Int, chunks: Int, flops: Double, wide: Int, _ body: (Int, Int) -> Void) {
         var pieces = min(tiles, chunks * piecesPerThread, Int(flops / minPieceFlops), wide)
         pieces = pieces < 2 * chunks ? min(chunks, tiles) : pieces / chunks * chunks
         var next = 0
@@ -63,20 +82,32 @@ extension Kernels {
                 while true {
                     let piece = fovea_fetch_increment(counter)
                     if piece >= pieces { break }
-                    let t0 = tiles * piece / pieces, t1 = tiles * (piece + 1) / pieces
-                    if splitN {
-                        let j0 = t0 * nr, j1 = min(n, t1 * nr)
-                        fovea_sgemm(cPath, transA ? 1 : 0, transB ? 1 : 0, m, j1 - j0, k, alpha, a, lda,
-                                    transB ? b + j0 * ldb : b + j0, ldb, beta, c + j0, ldc,
-                                    bias.map { $0 + j0 }, relu ? 1 : 0)
-                    } else {
-                        let i0 = t0 * mr, i1 = min(m, t1 * mr)
-                        fovea_sgemm(cPath, transA ? 1 : 0, transB ? 1 : 0, i1 - i0, n, k, alpha,
-                                    transA ? a + i0 : a + i0 * lda, lda, b, ldb, beta, c + i0 * ldc, ldc,
-                                    bias, relu ? 1 : 0)
-                    }
+                    body(tiles * piece / pieces, tiles * (piece + 1) / pieces)
                 }
             }
+        }
+    }
+
+    /// `sgemm` with B packed ahead of time (``PackedWeights`` of form `.gemm(n:k:)`, on the path it
+    /// was packed for): the same C, without packing B on every call. Split over the rows of A.
+    static func sgemm(m: Int, n: Int, k: Int, a: UnsafePointer<Float>, lda: Int, packedB: PackedWeights,
+                      c: UnsafeMutablePointer<Float>, ldc: Int, bias: UnsafePointer<Float>? = nil, relu: Bool = false,
+                      threads: Int? = nil) {
+        precondition(packedB.form == .gemm(n: n, k: k), "sgemm: B was packed as \(packedB.form), not [\(k), \(n)]")
+        precondition(m >= 0 && lda >= k && ldc >= n, "sgemm: invalid sizes m=\(m) lda=\(lda) ldc=\(ldc)")
+        guard m > 0, n > 0 else { return }
+        let cPath = packedB.path.cValue
+        let mr = Int(fovea_gemm_mr(cPath)), mTiles = (m + mr - 1) / mr
+        let chunks = min(mTiles, chunkCount(work: Double(m) * Double(n) * Double(max(k, 1)),
+                                            grain: gemmParallelThreshold, threads: threads))
+        if chunks <= 1 {
+            fovea_sgemm_packed(cPath, 0, m, n, k, 1, a, lda, packedB.pointer, 0, c, ldc, bias, relu ? 1 : 0)
+            return
+        }
+        distribute(tiles: mTiles, chunks: chunks, flops: 2 * Double(m) * Double(n) * Double(k), wide: m / 96) { t0, t1 in
+            let i0 = t0 * mr, i1 = min(m, t1 * mr)
+            fovea_sgemm_packed(cPath, 0, i1 - i0, n, k, 1, a + i0 * lda, lda, packedB.pointer, 0, c + i0 * ldc, ldc,
+                               bias, relu ? 1 : 0)
         }
     }
 }

@@ -5,10 +5,13 @@ extension Kernels {
     /// per thread: enough tiles (rows) for the 36 GEMMs to amortise packing their weights. On the
     /// deep CNN, 2^17 gave 766 inference images/s, 2^19 903-1,126 and 2^21 1,036-1,192 (Zen 3).
     static let winogradBlockFloats = 1 << 19
+    /// With weights packed ahead of time (inference), a block need not amortise packing them, and
+    /// blocks small enough to stay in L2 between the transforms and the GEMMs win.
+    static let winogradPackedBlockFloats = 1 << 16
 
     /// Tiles per block for a convolution from `channels` to `filters` channels (see winogradBlockFloats).
-    static func winogradTileBlock(channels: Int, filters: Int) -> Int {
-        Swift.max(16, winogradBlockFloats / (36 * (channels + filters)))
+    static func winogradTileBlock(channels: Int, filters: Int, packed: Bool = false) -> Int {
+        Swift.max(16, (packed ? winogradPackedBlockFloats : winogradBlockFloats) / (36 * (channels + filters)))
     }
 
     /// Whether Winograd F(4×4, 3×3) computes this convolution: a 3×3, stride-1, undilated window.
@@ -25,35 +28,60 @@ extension Kernels {
     /// forward convolution whose input gradient this computes — `[3, 3, filters, channels]`, used
     /// rotated by 180° with its channel axes swapped — so that the input gradient of a 3×3 stride-1
     /// convolution is itself a Winograd convolution of the output gradient.
-    /// Writes every output cell (no accumulation). The batch's 4×4 output tiles are split over
+    /// Writes every output cell (no accumulation). With `pool`, `output` is instead
+    /// `[batch, outH/2, outW/2, filters]`: the 2×2, stride-2 `valid` max pool of the result, computed
+    /// in the output transform. The batch's 4×4 output tiles are split over
     /// `threads ?? ThreadPool.threadCount` threads.
     public static func winogradConv3x3(input: UnsafePointer<Float>, batch: Int, height: Int, width: Int, channels: Int,
                                        padTop: Int, padLeft: Int, outH: Int, outW: Int,
                                        kernel: UnsafePointer<Float>, filters: Int, adjoint: Bool = false,
-                                       bias: UnsafePointer<Float>?, relu: Bool,
+                                       bias: UnsafePointer<Float>?, relu: Bool, pool: Bool = false,
                                        output: UnsafeMutablePointer<Float>, path: KernelPath? = nil, threads: Int? = nil) {
+        winogradConv3x3(input: input, batch: batch, height: height, width: width, channels: channels,
+                        padTop: padTop, padLeft: padLeft, outH: outH, outW: outW, kernel: kernel, packed: nil,
+                        filters: filters, adjoint: adjoint, bias: bias, relu: relu, pool: pool, output: output,
+                        path: path, threads: threads)
+    }
+
+    /// The same with the weights already transformed and packed (`packed`, of form
+    /// `.winograd(channels:filters:)`, forward only), on the path they were packed for.
+    static func winogradConv3x3(input: UnsafePointer<Float>, batch: Int, height: Int, width: Int, channels: Int,
+                                padTop: Int, padLeft: Int, outH: Int, outW: Int,
+                                kernel: UnsafePointer<Float>?, packed: PackedWeights?, filters: Int, adjoint: Bool = false,
+                                bias: UnsafePointer<Float>?, relu: Bool, pool: Bool,
+                                output: UnsafeMutablePointer<Float>, path: KernelPath? = nil, threads: Int? = nil) {
         precondition(batch >= 0 && height >= 0 && width >= 0 && channels >= 1 && filters >= 1 && outH >= 0 && outW >= 0,
                      "winogradConv3x3: invalid sizes")
         precondition(padTop >= 0 && padLeft >= 0, "winogradConv3x3: negative padding")
+        precondition(packed == nil || (packed!.form == .winograd(channels: channels, filters: filters) && !adjoint),
+                     "winogradConv3x3: weights packed as \(packed!.form), not for \(channels) → \(filters) channels")
         let tilesPerImage = ((outH + 3) / 4) * ((outW + 3) / 4)
         let tiles = batch * tilesPerImage
         guard tiles > 0 else { return }
-        let u = scratch(36 * channels * filters, slot: .winogradWeights)
-        if adjoint {
-            fovea_winograd_weights(kernel, filters, channels, 1, u)
+        let weights: UnsafePointer<Float>
+        let cPath: Int32
+        if let packed {
+            weights = UnsafePointer(packed.pointer)
+            cPath = packed.path.cValue
         } else {
-            fovea_winograd_weights(kernel, channels, filters, 0, u)
+            guard let kernel else { preconditionFailure("winogradConv3x3: no kernel") }
+            let u = scratch(36 * channels * filters, slot: .winogradWeights)
+            if adjoint {
+                fovea_winograd_weights(kernel, filters, channels, 1, u)
+            } else {
+                fovea_winograd_weights(kernel, channels, filters, 0, u)
+            }
+            weights = UnsafePointer(u)
+            cPath = resolve(path).cValue
         }
-        let block = winogradTileBlock(channels: channels, filters: filters)
-        let cPath = resolve(path).cValue
-        let weights = UnsafePointer(u)
+        let block = winogradTileBlock(channels: channels, filters: filters, packed: packed != nil)
         // Each thread takes a contiguous run of tiles; a run shorter than a block wastes little.
         ThreadPool.parallelFor(tiles, threads: threads, minChunk: Swift.min(block, 8)) { range in
             let count = Swift.min(block, range.count)
             let v = scratch(36 * count * channels, slot: .columns)
             let m = scratch(36 * count * filters, slot: .columnGradients)
             fovea_winograd_conv3x3(cPath, input, height, width, channels, padTop, padLeft, outH, outW,
-                                   weights, filters, bias, relu ? 1 : 0, output,
+                                   weights, packed == nil ? 0 : 1, filters, bias, relu ? 1 : 0, pool ? 1 : 0, output,
                                    range.lowerBound, range.upperBound, count, v, m)
         }
     }
