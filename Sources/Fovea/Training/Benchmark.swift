@@ -119,6 +119,8 @@ public enum Benchmark {
             let needsInputGradient = !first
             first = false
             var out = input
+            // Without a gradient graph this is the inference forward: weights packed once and reused
+            // (a training step's forward re-packs them, a small share at batch 64).
             let forward = try median((0..<repetitions).map { _ in
                 try milliseconds { out = try GradientRecording.withoutGradients { try layer(input, training: true) } }
             })
