@@ -50,20 +50,30 @@ for o in (x if isinstance(x, list) else [x] for x in objs):
         print(json.dumps(item))' "$source" "$round" >> "$out"
 }
 
+# measure SOURCE ROUND COMMAND... : runs the command to completion, then records its output. Piping it
+# straight into `record` started a Python interpreter beside the measurement, and on 2 cores that
+# start-up took a core from whatever was being timed (Fovea's 0.13-second SGEMM read 92-99 GFLOP/s
+# piped against 116-147 captured first, in alternation).
+measure() {
+  local source=$1 round=$2 text
+  shift 2
+  text=$("$@")
+  printf '%s\n' "$text" | record "$source" "$round"
+}
 run_fovea() {
-  "$fovea" bench --model seed-cnn --threads "$threads" --json | record fovea "$1"
-  "$fovea" bench --model deep-cnn --threads "$threads" --repetitions 3 --json | record fovea "$1"
-  "$fovea" bench --gemm 1024 --threads "$threads" --json | record fovea-gemm "$1"
+  measure fovea "$1" "$fovea" bench --model seed-cnn --threads "$threads" --json
+  measure fovea "$1" "$fovea" bench --model deep-cnn --threads "$threads" --repetitions 3 --json
+  measure fovea-gemm "$1" "$fovea" bench --gemm 1024 --threads "$threads" --json
 }
 run_peers() {
-  "$keras_py" "$here/peer_cnn.py" keras "$threads" 2>/dev/null | record keras "$1"
-  "$torch_py" "$here/peer_cnn.py" torch "$threads" | record torch "$1"
-  "$torch_py" -W ignore "$here/peer_cnn.py" onnxruntime "$threads" | record onnxruntime "$1"
-  "$torch_py" "$here/numpy_gemm.py" 1024 | record numpy-gemm "$1"
+  measure keras "$1" "$keras_py" "$here/peer_cnn.py" keras "$threads" 2>/dev/null
+  measure torch "$1" "$torch_py" "$here/peer_cnn.py" torch "$threads"
+  measure onnxruntime "$1" "$torch_py" -W ignore "$here/peer_cnn.py" onnxruntime "$threads"
+  measure numpy-gemm "$1" "$torch_py" "$here/numpy_gemm.py" 1024
 }
 
 echo "machine: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), $(nproc) cores; $threads threads; $rounds rounds" >&2
-"$fovea" devices --measure --threads "$threads" --json | record ceiling 0
+measure ceiling 0 "$fovea" devices --measure --threads "$threads" --json
 for r in $(seq 1 "$rounds"); do
   echo "round $r/$rounds" >&2
   if (( r % 2 )); then run_fovea "$r"; run_peers "$r"; else run_peers "$r"; run_fovea "$r"; fi
