@@ -10,9 +10,6 @@ int fovea_in_place_a(long n, long nr) { return n <= 16 * nr; }
 long fovea_fetch_increment(long *counter) { return __atomic_fetch_add(counter, 1, __ATOMIC_RELAXED); }
 
 int fovea_gemm_mr(int path) { (void)path; return 6; }
-int fovea_gemm_nr(int path) {
-  return path == FOVEA_PATH_AVX512 ? 32 : path == FOVEA_PATH_AVX2 ? 16 : 8;
-}
 
 /* C = beta·C (+ bias) (ReLU): the whole product is zero (k = 0 or alpha = 0; A, B unread). */
 static void scale_only(long m, long n, float beta, float *c, long ldc, const float *bias,
@@ -57,6 +54,8 @@ void fovea_sgemm(int path, int transA, int transB, long m, long n, long k, float
   impl_for(path).gemm(transA != 0, transB != 0, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, bias,
                       relu != 0, NULL);
 }
+
+int fovea_gemm_nr(int path) { return (int)impl_for(path).nr; }
 
 long fovea_sgemm_packed_floats(int path, long n, long k) {
   long nr = impl_for(path).nr;

@@ -6,6 +6,11 @@ import Fovea
 /// exactly the results of packing them on every call, on every runnable path; and Winograd's fused
 /// 2×2 max pool equals pooling its output.
 final class PackedWeightsTests: XCTestCase {
+    /// The C kernels' number for a path.
+    func cPath(_ path: KernelPath) -> Int32 {
+        Int32(path == .portable ? FOVEA_PATH_PORTABLE : path == .avx2 ? FOVEA_PATH_AVX2 : FOVEA_PATH_AVX512)
+    }
+
     /// (m, n, k): edge tiles in both directions, k past the 256-deep panels (two pc blocks), n past
     /// the 4,080-column panels (two jc blocks), one row (a dense layer at batch 1).
     static let shapes: [(Int, Int, Int)] = [(1, 1, 1), (7, 37, 300), (13, 64, 32), (3, 4100, 5), (20, 17, 513), (1, 64, 576)]
@@ -13,7 +18,7 @@ final class PackedWeightsTests: XCTestCase {
     func testPackedGEMMEqualsGEMM() {
         var rng = LCG(seed: 31)
         for path in runnablePaths {
-            let p = Int32(path == .portable ? FOVEA_PATH_PORTABLE : path == .avx2 ? FOVEA_PATH_AVX2 : FOVEA_PATH_AVX512)
+            let p = cPath(path)
             for (index, (m, n, k)) in Self.shapes.enumerated() {
                 let a = rng.floats(m * (k + 3)), b = rng.floats(k * n), bias = rng.floats(n), c0 = rng.floats(m * n)
                 let beta: Float = index % 2 == 0 ? 0 : 0.5, alpha: Float = index % 3 == 0 ? 1 : -1.5
@@ -39,7 +44,7 @@ final class PackedWeightsTests: XCTestCase {
     func testPackedWinogradEqualsTransformingOnEveryCall() {
         var rng = LCG(seed: 32)
         for path in runnablePaths {
-            let p = Int32(path == .portable ? FOVEA_PATH_PORTABLE : path == .avx2 ? FOVEA_PATH_AVX2 : FOVEA_PATH_AVX512)
+            let p = cPath(path)
             for t in WinogradTests.cases {
                 let c = t.channels, f = t.filters
                 let x = rng.floats(t.batch * t.height * t.width * c), w = rng.floats(9 * c * f), bias = rng.floats(f)
