@@ -149,11 +149,51 @@ static void conv1_row(int vector, const float *image, long height, long width, l
   }
 }
 
+/* Eight-lane vectors (GCC/Clang vector extensions: SSE, AVX or NEON, whatever the target has). */
+typedef float conv1_v8f __attribute__((vector_size(32), aligned(4)));
+typedef int32_t conv1_v8i __attribute__((vector_size(32)));
+typedef uint8_t conv1_v8b __attribute__((vector_size(8), aligned(1)));
+
+/* The 2×2 maxima of two convolution rows (`top`, `bottom`: 2·poolW × filters) into `o` and, in
+ * `argmax`, which cell won: the first of equal values in the order top-left, top-right,
+ * bottom-left, bottom-right, as fovea_maxpool2d's scan keeps its first maximum. Compare-and-select
+ * in vector registers: the winner is a coin toss, and a branch on it mispredicts. */
+static void pool_rows_argmax(const float *top, const float *bottom, long poolW, long filters,
+                             float *o, uint8_t *argmax) {
+  for (long px = 0; px < poolW; px++) {
+    const float *cells[4] = {top + 2 * px * filters, top + (2 * px + 1) * filters,
+                             bottom + 2 * px * filters, bottom + (2 * px + 1) * filters};
+    float *out = o + px * filters;
+    uint8_t *arg = argmax + px * filters;
+    long k = 0;
+    for (; k + 8 <= filters; k += 8) {
+      conv1_v8f m = *(const conv1_v8f *)(cells[0] + k);
+      conv1_v8i q = {0};
+      for (int c = 1; c < 4; c++) {
+        conv1_v8f v = *(const conv1_v8f *)(cells[c] + k);
+        conv1_v8i better = v > m;
+        m = (conv1_v8f)(((conv1_v8i)v & better) | ((conv1_v8i)m & ~better));
+        q = (c & better) | (q & ~better);
+      }
+      *(conv1_v8f *)(out + k) = m;
+      *(conv1_v8b *)(arg + k) = __builtin_convertvector(q, conv1_v8b);
+    }
+    for (; k < filters; k++) {
+      float m = cells[0][k];
+      uint8_t q = 0;
+      for (int c = 1; c < 4; c++)
+        if (cells[c][k] > m) { m = cells[c][k]; q = (uint8_t)c; }
+      out[k] = m;
+      arg[k] = q;
+    }
+  }
+}
+
 int fovea_conv1_forward(int path, const float *input, long height, long width, long kernelH,
                         long kernelW, long strideH, long strideW, long dilationH, long dilationW,
                         long padTop, long padLeft, long outH, long outW, const float *kernel,
                         long filters, const float *bias, int relu, int pool, float *output,
-                        long rowBegin, long rowEnd) {
+                        uint8_t *argmax, long rowBegin, long rowEnd) {
   int vector = 0;
 #if FOVEA_X86
   vector = path != FOVEA_PATH_PORTABLE && kernelH == 3 && kernelW == 3 &&
@@ -188,6 +228,10 @@ int fovea_conv1_forward(int path, const float *input, long height, long width, l
                 dilationW, padTop, padLeft, 2 * py + 1, outW, kernel, filters, bias, relu, buffer,
                 span, bottom);
       float *o = output + r * poolW * filters;
+      if (argmax) {
+        pool_rows_argmax(top, bottom, poolW, filters, o, argmax + r * poolW * filters);
+        continue;
+      }
       for (long px = 0; px < poolW; px++) {
         const float *a = top + 2 * px * filters, *c = bottom + 2 * px * filters;
         for (long k = 0; k < filters; k++) {

@@ -206,6 +206,72 @@ final class OpGradientTests: XCTestCase {
         }
     }
 
+    /// A first layer with its 2×2 max pool fused (the training forward keeps each window's winner;
+    /// the backward reads only the pooled gradient) against the two ops on the im2col path: kernel
+    /// and bias gradients agree on odd sizes (a dropped last row and column), `same` padding,
+    /// strides, dilation, 13 filters (a vector of 8 and a scalar tail) and 32, with and without ReLU
+    /// and bias, and on ties: an image of 2×2 blocks seen through a kernel with only its centre tap
+    /// makes every window a four-way tie whose cells have different patches, so the fused kernel must
+    /// pick the winner the max pool picks (the first cell) or the other taps' gradients differ.
+    func testFusedFirstLayerPoolingGradientsMatchTheTwoOps() {
+        let n = 2
+        for (h, w, kernel, stride, dilation, padding, filters) in [(11, 9, 3, 1, 1, Padding.valid, 13), (10, 12, 3, 1, 1, .same, 32),
+                                                                   (13, 11, 3, 2, 1, .same, 13), (12, 13, 3, 1, 2, .valid, 9),
+                                                                   (9, 10, 5, 1, 1, .same, 8)] {
+            let win = Self.window(h, w, kernel, stride: stride, dilation: dilation, padding)
+            for ties in kernel == 3 && stride == 1 && dilation == 1 ? [false, true] : [false] {
+                var x = Tensor.uniform([n, h, w, 1], low: -1, high: 1, seed: 90)
+                var weights = Tensor.uniform([kernel, kernel, 1, filters], low: -1, high: 1, seed: 91)
+                if ties {
+                    // Output (oy, ox) sees input (oy + c, ox + c) through the centre tap.
+                    let c = 1 - win.rows.padBefore
+                    let blocks = x.scalars
+                    x = Tensor(shape: x.shape, scalars: (0..<x.count).map { i in
+                        let b = i / (h * w), iy = (i / w) % h - c, ix = i % w - c
+                        let by = (iy + 2) / 2 - 1, bx = (ix + 2) / 2 - 1   // floor division for iy, ix ≥ −2
+                        return blocks[(b * h + max(by, 0)) * w + max(bx, 0)] + (by < 0 || bx < 0 ? 3 : 0)
+                    })
+                    weights = Tensor(shape: weights.shape, scalars: weights.scalars.enumerated().map { $0.offset / filters == 4 ? $0.element : 0 })
+                }
+                let pool = Self.window(win.rows.output, win.columns.output, 2, stride: 2, dilation: 1, .valid)
+                for relu in [false, true] {
+                    for withBias in [false, true] {
+                        let what = "\(h)×\(w) kernel \(kernel) stride \(stride) dilation \(dilation) \(padding) \(filters) filters"
+                            + " ties \(ties) relu \(relu) bias \(withBias)"
+                        let k = weights.requiringGradient()
+                        let bias = withBias ? Tensor.uniform([filters], low: -0.5, high: 0.5, seed: 92).requiringGradient() : nil
+                        let params = [k] + (bias.map { [$0] } ?? [])
+                        let fused = Tensor.conv2DMaxPool2x2(x, kernel: k, bias: bias, window: win, relu: relu)
+                        let separate = Tensor.maxPool2D(Tensor.conv2D(x, kernel: k, bias: bias, window: win, relu: relu, algorithm: .im2col),
+                                                        window: pool)
+                        XCTAssertEqual(fused.shape, separate.shape, what)
+                        let worstValue = zip(fused.scalars, separate.scalars).map { abs($0 - $1) }.max() ?? 0
+                        XCTAssertLessThan(worstValue, 1e-5, what)
+                        let upstream = Tensor.uniform(fused.shape, low: -1, high: 1, seed: 93)
+                        let got = gradients(of: (fused * upstream).sum(), wrt: params)
+                        let want = gradients(of: (separate * upstream).sum(), wrt: params)
+                        for (g, r) in zip(got, want) {
+                            XCTAssertEqual(g.shape, r.shape, what)
+                            let scale = max(1, r.scalars.map(abs).max() ?? 0)
+                            let worst = zip(g.scalars, r.scalars).map { abs($0 - $1) }.max() ?? 0
+                            XCTAssertLessThan(worst / scale, 1e-5, what)
+                        }
+                        // An input that wants a gradient of its own takes the two recorded ops.
+                        let xg = x.requiringGradient()
+                        let withInput = gradients(of: (Tensor.conv2DMaxPool2x2(xg, kernel: k, bias: bias, window: win, relu: relu) * upstream).sum(),
+                                                  wrt: [xg] + params)
+                        XCTAssertEqual(withInput[0].shape, x.shape, what)
+                        XCTAssertGreaterThan(withInput[0].scalars.map(abs).max() ?? 0, 0, what)
+                        for (g, r) in zip(withInput.dropFirst(), want) {
+                            let worst = zip(g.scalars, r.scalars).map { abs($0 - $1) }.max() ?? 0
+                            XCTAssertLessThan(worst / max(1, r.scalars.map(abs).max() ?? 0), 1e-5, what)
+                        }
+                    }
+                }
+            }
+        }
+    }
+
     /// A whole seed CNN, Winograd (`.automatic`) against im2col everywhere: every variable's gradient
     /// for one batch of 64 agrees, so the fast paths compose (pooling around them, a fused first layer).
     func testSeedCNNGradientsAgreeAcrossAlgorithms() throws {

@@ -148,14 +148,29 @@ int fovea_conv1_backward(const float *input, long height, long width, long kerne
  * (image, output row) pairs rowBegin..<rowEnd, output[b][oy][ox][k] = bias[k] (bias may be NULL)
  * + Σ x(ky, kx)·kernel[(ky·kernelW + kx)·filters + k], then ReLU when relu != 0. With pool != 0
  * the rows are instead pooled rows (b·(outH/2) + py) of a 2×2, stride-2 `valid` max pool of that
- * output, written as [outH/2][outW/2][filters] per image. 3×3 kernels have AVX2 loops (32 and 8
- * filters at a time); everything else is plain C. Returns 0, or -1 (nothing written) if a row
- * buffer cannot be allocated. */
+ * output, written as [outH/2][outW/2][filters] per image, and, when argmax is not NULL, which
+ * cell of each window won (0 top-left, 1 top-right, 2 bottom-left, 3 bottom-right; the first of
+ * equal values in that order, as the max pool's own argmax), one byte per output value.
+ * 3×3 kernels have AVX2 loops (32 and 8 filters at a time); everything else is plain C.
+ * Returns 0, or -1 (nothing written) if a row buffer cannot be allocated. */
 int fovea_conv1_forward(int path, const float *input, long height, long width, long kernelH,
                         long kernelW, long strideH, long strideW, long dilationH, long dilationW,
                         long padTop, long padLeft, long outH, long outW, const float *kernel,
                         long filters, const float *bias, int relu, int pool, float *output,
-                        long rowBegin, long rowEnd);
+                        uint8_t *argmax, long rowBegin, long rowEnd);
+
+/* The kernel and bias gradients of that convolution fused with its 2×2 max pool (and ReLU), from
+ * the pooled gradient: for pooled rows rowBegin..<rowEnd (b·(outH/2) + py), each pooled gradient
+ * goes to the window cell `argmax` names (as fovea_conv1_forward wrote it), gated by pooled > 0
+ * when pooled is not NULL, and adds there as fovea_conv1_backward does. The full convolution
+ * gradient is never formed. Returns 0, or -1 (nothing added) if a patch buffer cannot be
+ * allocated. */
+int fovea_conv1_pool_backward(const float *input, long height, long width, long kernelH,
+                               long kernelW, long strideH, long strideW, long dilationH,
+                               long dilationW, long padTop, long padLeft, long outH, long outW,
+                               const float *gradient, const float *pooled, const uint8_t *argmax,
+                               long filters, float *gradKernel, float *gradBias, long rowBegin,
+                               long rowEnd);
 
 /* gradInput[argmax[i]] += gradOutput[i] for i in begin..<end. */
 void fovea_maxpool2d_backward(const float *gradOutput, const int32_t *argmax, float *gradInput,

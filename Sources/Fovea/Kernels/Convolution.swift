@@ -48,23 +48,28 @@ extension Kernels {
     /// im2col + GEMM: `input` [batch, height, width] (one channel), `kernel` [kernelH, kernelW, 1,
     /// filters], `output` [batch, outH, outW, filters] = bias + the window's weighted sum, then ReLU
     /// when `relu`. With `pool`, `output` is instead [batch, outH/2, outW/2, filters]: the 2×2,
-    /// stride-2 `valid` max pool of that result, which is never stored whole. Window geometry as
-    /// `im2col`. Split by output rows over the pool when the job is large enough to pay for it.
+    /// stride-2 `valid` max pool of that result, which is never stored whole, and `argmax` (when
+    /// given, one byte per pooled value) says which cell of each window won: 0 top-left, 1 top-right,
+    /// 2 bottom-left, 3 bottom-right, the first of equal values in that order (as ``maxPool2D``'s
+    /// argmax). Window geometry as `im2col`. Split by output rows over the pool when the job is
+    /// large enough to pay for it.
     public static func oneChannelConv2D(input: UnsafePointer<Float>, batch: Int, height: Int, width: Int,
                                         kernelH: Int, kernelW: Int, strideH: Int, strideW: Int,
                                         dilationH: Int, dilationW: Int, padTop: Int, padLeft: Int,
                                         outH: Int, outW: Int, kernel: UnsafePointer<Float>, filters: Int,
                                         bias: UnsafePointer<Float>?, relu: Bool, pool: Bool = false,
-                                        output: UnsafeMutablePointer<Float>, path: KernelPath? = nil, threads: Int? = nil) {
+                                        output: UnsafeMutablePointer<Float>, argmax: UnsafeMutablePointer<UInt8>? = nil,
+                                        path: KernelPath? = nil, threads: Int? = nil) {
         checkWindow(batch, height, width, 1, kernelH, kernelW, strideH, strideW, dilationH, dilationW, outH, outW)
         precondition(filters >= 1, "oneChannelConv2D: filters must be at least 1")
+        precondition(argmax == nil || pool, "oneChannelConv2D: argmax needs pool")
         let rows = batch * (pool ? outH / 2 : outH)
         let work = Double(batch * outH * outW) * Double(kernelH * kernelW * filters)
         let cPath = resolve(path).cValue
         ThreadPool.parallelFor(rows, threads: chunkCount(work: work, grain: gemmParallelThreshold, threads: threads)) { range in
             let status = fovea_conv1_forward(cPath, input, height, width, kernelH, kernelW, strideH, strideW,
                                              dilationH, dilationW, padTop, padLeft, outH, outW, kernel, filters,
-                                             bias, relu ? 1 : 0, pool ? 1 : 0, output, range.lowerBound, range.upperBound)
+                                             bias, relu ? 1 : 0, pool ? 1 : 0, output, argmax, range.lowerBound, range.upperBound)
             // As for the scratch buffers: an output silently left unwritten would be worse than stopping.
             if status != 0 { fatalError("out of memory for a first-layer row buffer (\(outW) × \(filters) floats)") }
         }

@@ -101,9 +101,11 @@ public final class Conv2D: Layer {
         return dataFormat == .channelsLast ? y : y.transposed([0, 3, 1, 2])
     }
 
-    /// Inference only: this layer and then `pool` in one pass, when the pair has a fused kernel (a
-    /// 3×3 first layer or a Winograd-computed layer, with a linear or ReLU activation, followed by a
-    /// channels-last 2×2, stride-2 `valid` max pool).
+    /// This layer and then `pool` in one pass, when the pair has a fused kernel (a 3×3 first layer
+    /// or a Winograd-computed layer, with a linear or ReLU activation, followed by a channels-last
+    /// 2×2, stride-2 `valid` max pool). While gradients are recorded only the first layer's kernel
+    /// qualifies, and only on data (an input with no gradient of its own): its backward pass then
+    /// reads the pooled gradient and each window's winner, not a full-size convolution gradient.
     /// `nil` when the pair does not qualify; the caller then runs the two layers.
     func forwardFused(with pool: MaxPooling2D, _ input: Tensor) throws -> Tensor? {
         let relu = activation.name == "relu"
@@ -111,12 +113,15 @@ public final class Conv2D: Layer {
               pool.poolSize == (2, 2), pool.strides == (2, 2), pool.padding == .valid, input.rank == 4 else { return nil }
         try buildIfNeeded(inputShape: input.shape)
         let win = try window(h: input.shape[1], w: input.shape[2], shape: input.shape)
+        let k = kernel!.tracked, b = bias?.tracked
+        let needsGradient = input.node != nil || k.node != nil || b?.node != nil
         guard win.rows.output >= 2, win.columns.output >= 2,
-              algorithm.fusesMaxPool(win, kernelH: kernelSize.0, kernelW: kernelSize.1, channels: input.shape[3],
-                                     filters: filters, batch: input.shape[0], prepared: PackedWeights.applies(to: kernel!.value))
+              let fused = algorithm.fusedPoolKernel(win, kernelH: kernelSize.0, kernelW: kernelSize.1, channels: input.shape[3],
+                                                    filters: filters, batch: input.shape[0], prepared: PackedWeights.applies(to: k)),
+              !needsGradient || (fused == .oneChannel && input.node == nil)
         else { return nil }
         try pool.buildIfNeeded(inputShape: try outputShape(for: input.shape))
-        return Tensor.conv2DMaxPool2x2(input, kernel: kernel!.value, bias: bias?.value, window: win, relu: relu, algorithm: algorithm)
+        return Tensor.conv2DMaxPool2x2(input, kernel: k, bias: b, window: win, relu: relu, algorithm: algorithm)
     }
 }
 

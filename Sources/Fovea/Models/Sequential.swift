@@ -86,13 +86,19 @@ open class Sequential {
             inputShape = shape
             try buildLayers(from: shape)
         }
+        return try run(layers[...], input, training: training)
+    }
+
+    /// Runs `layers` (a run of this model's) in order from `input`. A convolution and the max pool
+    /// after it may run as one fused op (same result; the convolution's full output is never
+    /// stored): in inference, and in training for a first layer on data (`Conv2D.forwardFused`
+    /// says which pairs qualify).
+    func run(_ layers: ArraySlice<Layer>, _ input: Tensor, training: Bool) throws -> Tensor {
         var x = input
-        // Inference without a gradient graph may run a convolution and the max pool after it as one
-        // fused op (same result; the convolution's full output is never stored).
-        let fuse = !training && !GradientRecording.isEnabled && input.node == nil
-        var i = 0
-        while i < layers.count {
-            if fuse, i + 1 < layers.count, let conv = layers[i] as? Conv2D, let pool = layers[i + 1] as? MaxPooling2D,
+        let fuse = input.node == nil
+        var i = layers.startIndex
+        while i < layers.endIndex {
+            if fuse, i + 1 < layers.endIndex, let conv = layers[i] as? Conv2D, let pool = layers[i + 1] as? MaxPooling2D,
                let y = try conv.forwardFused(with: pool, x) {
                 x = y
                 i += 2

@@ -297,10 +297,10 @@ extension Tensor {
                                 output: output.storage.pointer)
     }
 
-    /// Runs ``Kernels/oneChannelConv2D(input:batch:height:width:kernelH:kernelW:strideH:strideW:dilationH:dilationW:padTop:padLeft:outH:outW:kernel:filters:bias:relu:pool:output:path:threads:)``
+    /// Runs ``Kernels/oneChannelConv2D(input:batch:height:width:kernelH:kernelW:strideH:strideW:dilationH:dilationW:padTop:padLeft:outH:outW:kernel:filters:bias:relu:pool:output:argmax:path:threads:)``
     /// on tensors (`x` is [batch, h, w, 1]).
     static func oneChannelForward(_ x: Tensor, kernel: Tensor, bias: Tensor?, window: Window2D, relu: Bool, pool: Bool,
-                                  output: Tensor) {
+                                  argmax: UnsafeMutablePointer<UInt8>? = nil, output: Tensor) {
         Kernels.oneChannelConv2D(input: x.storage.pointer, batch: x.shape[0], height: x.shape[1], width: x.shape[2],
                                  kernelH: kernel.shape[0], kernelW: kernel.shape[1],
                                  strideH: window.rows.stride, strideW: window.columns.stride,
@@ -309,13 +309,15 @@ extension Tensor {
                                  outH: window.rows.output, outW: window.columns.output,
                                  kernel: kernel.storage.pointer, filters: kernel.shape[3],
                                  bias: bias.map { UnsafePointer($0.storage.pointer) }, relu: relu, pool: pool,
-                                 output: output.storage.pointer)
+                                 output: output.storage.pointer, argmax: argmax)
     }
 
-    /// Inference only: a convolution (+ bias, + optional ReLU) followed by a 2×2, stride-2 `valid`
-    /// max pool, in one pass when the pair has a fused kernel (the direct first layer, or a Winograd
-    /// convolution: the convolution's output is never stored whole); the
-    /// result equals `maxPool2D(conv2D(…))`. Records no gradient: call it without gradient recording.
+    /// A convolution (+ bias, + optional ReLU) followed by a 2×2, stride-2 `valid` max pool, in one
+    /// pass when the pair has a fused kernel (the direct first layer, or a Winograd convolution: the
+    /// convolution's output is never stored whole); the result equals `maxPool2D(conv2D(…))`.
+    /// Gradients: the direct first layer records its own (kernel and bias, from the pooled gradient
+    /// and each window's winner, when the input needs none: a network's input is data); anything
+    /// else that needs a gradient runs the two recorded ops one after the other.
     public static func conv2DMaxPool2x2(_ input: Tensor, kernel: Tensor, bias: Tensor?, window: Window2D, relu: Bool = false,
                                         algorithm: ConvolutionAlgorithm = .automatic) -> Tensor {
         precondition(input.rank == 4 && kernel.rank == 4 && kernel.shape[2] == input.shape[3],
@@ -324,8 +326,10 @@ extension Tensor {
         precondition(oh >= 2 && ow >= 2, "conv2DMaxPool2x2: a \(oh)×\(ow) output has no 2×2 window")
         let n = input.shape[0], f = kernel.shape[3]
         let prepared = PackedWeights.applies(to: kernel)
+        let needsGradient = input.node != nil || kernel.node != nil || bias?.node != nil
         guard let fused = algorithm.fusedPoolKernel(window, kernelH: kernel.shape[0], kernelW: kernel.shape[1],
-                                                    channels: input.shape[3], filters: f, batch: n, prepared: prepared) else {
+                                                    channels: input.shape[3], filters: f, batch: n, prepared: prepared),
+              !needsGradient || (fused == .oneChannel && input.node == nil) else {
             let y = conv2D(input, kernel: kernel, bias: bias, window: window, relu: relu, algorithm: algorithm)
             return maxPool2D(y, window: Window2D(rows: WindowAxis(input: oh, kernel: 2, stride: 2, padding: .valid)!,
                                         columns: WindowAxis(input: ow, kernel: 2, stride: 2, padding: .valid)!))
@@ -333,8 +337,19 @@ extension Tensor {
         let out = Tensor(uninitializedShape: [n, oh / 2, ow / 2, f])
         switch fused {
         case .oneChannel:
+            let argmax = needsGradient ? ByteBuffer(count: out.count) : nil
             oneChannelForward(input.detached, kernel: kernel.detached, bias: bias?.detached, window: window, relu: relu, pool: true,
-                              output: out)
+                              argmax: argmax?.pointer, output: out)
+            if let argmax {
+                let x = input.detached, pooled = out.detached, kernelShape = kernel.shape
+                var inputs = [input, kernel]
+                if let bias { inputs.append(bias) }
+                return recordOp(out, inputs: inputs) { g in
+                    let (dk, db) = oneChannelGradients(input: x, gradient: g, output: relu ? pooled : nil, poolArgmax: argmax,
+                                                       kernelShape: kernelShape, window: window, withBias: bias != nil)
+                    return bias != nil ? [nil, dk, db] : [nil, dk]
+                }
+            }
         case .winograd:
             winogradForward(input.detached, kernel: kernel.detached, bias: bias?.detached, window: window, relu: relu, pool: true,
                             prepared: prepared, output: out)
@@ -344,14 +359,15 @@ extension Tensor {
 
     /// Kernel and bias gradients of a one-input-channel convolution from its output gradient `g`
     /// (gated by `output > 0` when the ReLU was fused), split by output rows over the pool with one
-    /// accumulator per chunk.
-    static func oneChannelGradients(input x: Tensor, gradient g: Tensor, output y: Tensor?, kernelShape: [Int],
-                                    window: Window2D, withBias: Bool) -> (Tensor, Tensor?) {
+    /// accumulator per chunk. With `poolArgmax`, the convolution had a 2×2 max pool fused into it:
+    /// `g` and `output` are the pooled ones and each window's gradient goes to its winner.
+    static func oneChannelGradients(input x: Tensor, gradient g: Tensor, output y: Tensor?, poolArgmax: ByteBuffer? = nil,
+                                    kernelShape: [Int], window: Window2D, withBias: Bool) -> (Tensor, Tensor?) {
         let n = x.shape[0], h = x.shape[1], w = x.shape[2]
         let kh = kernelShape[0], kw = kernelShape[1], f = kernelShape[3]
         let oh = window.rows.output, ow = window.columns.output
         let size = kh * kw * f + f
-        let pairs = n * oh
+        let pairs = n * (poolArgmax == nil ? oh : oh / 2)
         let chunks = Swift.max(1, Swift.min(ThreadPool.threadCount, pairs / 4))
         let acc = UnsafeMutablePointer<Float>.allocate(capacity: chunks * size)
         defer { acc.deallocate() }
@@ -359,10 +375,17 @@ extension Tensor {
         ThreadPool.parallelFor(chunks, threads: chunks) { range in
             for chunk in range {
                 let part = acc + chunk * size
-                let status = fovea_conv1_backward(x.storage.pointer, h, w, kh, kw, window.rows.stride, window.columns.stride,
-                                                  window.rows.dilation, window.columns.dilation, window.rows.padBefore, window.columns.padBefore,
-                                                  oh, ow, g.storage.pointer, y.map { UnsafePointer($0.storage.pointer) }, f,
-                                                  part, withBias ? part + kh * kw * f : nil, pairs * chunk / chunks, pairs * (chunk + 1) / chunks)
+                let rows = (pairs * chunk / chunks, pairs * (chunk + 1) / chunks)
+                let output = y.map { UnsafePointer($0.storage.pointer) }, biasPart = withBias ? part + kh * kw * f : nil
+                let status = if let poolArgmax {
+                    fovea_conv1_pool_backward(x.storage.pointer, h, w, kh, kw, window.rows.stride, window.columns.stride,
+                                              window.rows.dilation, window.columns.dilation, window.rows.padBefore, window.columns.padBefore,
+                                              oh, ow, g.storage.pointer, output, poolArgmax.pointer, f, part, biasPart, rows.0, rows.1)
+                } else {
+                    fovea_conv1_backward(x.storage.pointer, h, w, kh, kw, window.rows.stride, window.columns.stride,
+                                         window.rows.dilation, window.columns.dilation, window.rows.padBefore, window.columns.padBefore,
+                                         oh, ow, g.storage.pointer, output, f, part, biasPart, rows.0, rows.1)
+                }
                 // As for the scratch buffers: a gradient silently missing would be worse than stopping.
                 if status != 0 { fatalError("out of memory for a \(ow * kh * kw)-float row of first-layer patches") }
             }
@@ -509,5 +532,12 @@ extension Tensor {
 final class IndexBuffer {
     let pointer: UnsafeMutablePointer<Int32>
     init(_ pointer: UnsafeMutablePointer<Int32>) { self.pointer = pointer }
+    deinit { pointer.deallocate() }
+}
+
+/// Bytes kept alive by a backward closure (a fused max pool's winners).
+final class ByteBuffer {
+    let pointer: UnsafeMutablePointer<UInt8>
+    init(count: Int) { pointer = .allocate(capacity: Swift.max(1, count)) }
     deinit { pointer.deallocate() }
 }

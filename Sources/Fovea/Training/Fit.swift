@@ -46,14 +46,13 @@ extension Sequential {
     /// The model's output on `x` and the mean loss against `y`, on the gradient graph when
     /// recording. Softmax followed by cross-entropy runs as one fused op on the logits.
     func forwardLoss(_ x: Tensor, _ y: Tensor, loss: Loss, training: Bool) throws -> (loss: Tensor, prediction: Tensor) {
-        var h = x
         let fusable: Bool
         switch loss {
         case .categoricalCrossentropy(false), .sparseCategoricalCrossentropy(false):
             fusable = (layers.last as? Dense)?.activation.name == "softmax"
         default: fusable = false
         }
-        for layer in layers.dropLast(fusable ? 1 : 0) { h = try layer(h, training: training) }
+        let h = try run(layers.dropLast(fusable ? 1 : 0), x, training: training)
         guard fusable, let last = layers.last as? Dense else { return (loss(target: y, prediction: h), h) }
         let logits = try last.forward(h, applyingActivation: false)
         guard logits.rank == 2 else { return (loss(target: y, prediction: logits.softmax()), logits) }
