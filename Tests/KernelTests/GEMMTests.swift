@@ -106,6 +106,27 @@ final class GEMMTests: XCTestCase {
         }
     }
 
+    /// The edge kernel sums in the 6-row kernel's order with its epilogue: rows 6-8 of a 9-row product
+    /// equal, bit for bit, the same rows computed inside a full 12-row product.
+    func testEdgeRowsEqualTheSameRowsInAFullTile() {
+        var rng = LCG(seed: 77)
+        let n = 70, k = 300
+        let a = rng.floats(12 * k), b = rng.floats(k * n), bias = rng.floats(n), c0 = rng.floats(12 * n)
+        for path in runnablePaths {
+            for (beta, relu) in [(Float(0), false), (0.5, true)] {
+                func product(rows m: Int) -> [Float] {
+                    var c = Array(c0[0..<(m * n)])
+                    a.withPointer { pa in b.withPointer { pb in bias.withPointer { pbias in c.withMutablePointer { pc in
+                        Kernels.sgemm(m: m, n: n, k: k, alpha: 1.5, a: pa, lda: k, b: pb, ldb: n, beta: beta, c: pc, ldc: n,
+                                      bias: pbias, relu: relu, path: path, threads: 1)
+                    } } } }
+                    return c
+                }
+                XCTAssertEqual(product(rows: 9), Array(product(rows: 12)[0..<(9 * n)]), "\(path) beta \(beta) relu \(relu)")
+            }
+        }
+    }
+
     /// Shapes that cross the cache blocks (mc, kc, nc) and thread splits over both m and n.
     func testLargerShapesAndThreadSplits() {
         var index = 1000
