@@ -91,8 +91,9 @@ public final class Conv2D: Layer {
     }
 
     public override func forward(_ input: Tensor, training: Bool) throws -> Tensor {
-        let (h, w, _) = try spatial(input.shape)
-        let win = try window(h: h, w: w, shape: input.shape)
+        let shape = input.optionalShape
+        let (h, w, _) = try spatial(shape)
+        let win = try window(h: h, w: w, shape: shape)
         let x = dataFormat == .channelsLast ? input : input.transposed([0, 2, 3, 1])
         let fuseRelu = activation.name == "relu"
         var y = Tensor.conv2D(x, kernel: kernel!.tracked, bias: bias?.tracked, window: win, relu: fuseRelu,
@@ -111,8 +112,9 @@ public final class Conv2D: Layer {
         let relu = activation.name == "relu"
         guard dataFormat == .channelsLast, pool.dataFormat == .channelsLast, relu || activation.name == "linear",
               pool.poolSize == (2, 2), pool.strides == (2, 2), pool.padding == .valid, input.rank == 4 else { return nil }
-        try buildIfNeeded(inputShape: input.shape)
-        let win = try window(h: input.shape[1], w: input.shape[2], shape: input.shape)
+        let shape = input.optionalShape
+        try buildIfNeeded(inputShape: shape)
+        let win = try window(h: input.shape[1], w: input.shape[2], shape: shape)
         let k = kernel!.tracked, b = bias?.tracked
         let needsGradient = input.node != nil || k.node != nil || b?.node != nil
         guard win.rows.output >= 2, win.columns.output >= 2,
@@ -120,7 +122,7 @@ public final class Conv2D: Layer {
                                                     filters: filters, batch: input.shape[0], prepared: PackedWeights.applies(to: k)),
               !needsGradient || (fused == .oneChannel && input.node == nil)
         else { return nil }
-        try pool.buildIfNeeded(inputShape: try outputShape(for: input.shape))
+        try pool.buildIfNeeded(inputShape: try outputShape(for: shape))
         return Tensor.conv2DMaxPool2x2(input, kernel: k, bias: b, window: win, relu: relu, algorithm: algorithm)
     }
 }
@@ -169,7 +171,7 @@ public final class Conv1D: Layer {
     }
 
     public override func forward(_ input: Tensor, training: Bool) throws -> Tensor {
-        let win = try window(input.shape)
+        let win = try window(input.optionalShape)
         let x = input.reshaped([input.shape[0], 1, input.shape[1], input.shape[2]])
         let k = kernel!.tracked
         let fuseRelu = activation.name == "relu"

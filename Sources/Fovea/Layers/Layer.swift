@@ -94,7 +94,7 @@ open class Layer {
     /// Runs the layer on `input`, building it first if needed.
     public func callAsFunction(_ input: Tensor, training: Bool = false) throws -> Tensor {
         // The concrete shape (batch included) so errors show exactly what was passed.
-        try buildIfNeeded(inputShape: input.shape)
+        try buildIfNeeded(inputShape: input.optionalShape)
         return try forward(input, training: training)
     }
 

@@ -59,7 +59,7 @@ public class Pooling2DBase: Layer {
     }
 
     public override func forward(_ input: Tensor, training: Bool) throws -> Tensor {
-        let win = try window(input.shape)
+        let win = try window(input.optionalShape)
         let cl = dataFormat == .channelsLast
         var x = input
         if oneDimensional { x = cl ? x.expandingDims(at: 1) : x.expandingDims(at: 2) }

@@ -84,6 +84,9 @@ public struct Tensor: @unchecked Sendable {
 
     /// Number of axes.
     public var rank: Int { shape.count }
+    /// `shape` as layers' `[Int?]` shapes. Spelled out as a map: the implicit `[Int]` → `[Int?]`
+    /// conversion casts element by element at run time (a few percent of one-image inference).
+    var optionalShape: [Int?] { shape.map { Optional($0) } }
     /// Number of elements.
     public var count: Int { storage.count }
 
