@@ -60,16 +60,19 @@ measure() {
   text=$("$@")
   printf '%s\n' "$text" | record "$source" "$round"
 }
+# Both SGEMMs: the median of the same number of products (about 0.4 s of them here, so that one burst
+# of the host does not decide the figure; with 5 against NumPy's 10 the two were not even alike).
+gemm_reps=30
 run_fovea() {
   measure fovea "$1" "$fovea" bench --model seed-cnn --threads "$threads" --json
   measure fovea "$1" "$fovea" bench --model deep-cnn --threads "$threads" --repetitions 3 --json
-  measure fovea-gemm "$1" "$fovea" bench --gemm 1024 --threads "$threads" --json
+  measure fovea-gemm "$1" "$fovea" bench --gemm 1024 --threads "$threads" --repetitions "$gemm_reps" --json
 }
 run_peers() {
   measure keras "$1" "$keras_py" "$here/peer_cnn.py" keras "$threads" 2>/dev/null
   measure torch "$1" "$torch_py" "$here/peer_cnn.py" torch "$threads"
   measure onnxruntime "$1" "$torch_py" -W ignore "$here/peer_cnn.py" onnxruntime "$threads"
-  measure numpy-gemm "$1" "$torch_py" "$here/numpy_gemm.py" 1024
+  measure numpy-gemm "$1" "$torch_py" "$here/numpy_gemm.py" 1024 "$gemm_reps"
 }
 
 echo "machine: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), $(nproc) cores; $threads threads; $rounds rounds" >&2
