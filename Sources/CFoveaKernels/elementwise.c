@@ -32,34 +32,41 @@ void fovea_column_sums(const float *restrict x, long rows, long columns, float *
 
 #if defined(__x86_64__)
 #include <immintrin.h>
-/* 3×3 taps, 8 filters at a time: the 9 kernel-gradient vectors and the bias sum stay in registers
- * across a whole output row; the row's patches are broadcast from `patches` (outW × 9). */
-__attribute__((target("avx2,fma"))) static void conv1_row_3x3_avx2(
-    const float *patches, long outW, const float *g, const float *o, long filters,
-    float *gradKernel, float *gradBias, long k0) {
-  __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0, a4 = a0, a5 = a0, a6 = a0, a7 = a0,
-         a8 = a0, bias = a0, zero = a0;
-  for (long ox = 0; ox < outW; ox++) {
-    __m256 dz = _mm256_loadu_ps(g + ox * filters + k0);
-    if (o) dz = _mm256_and_ps(dz, _mm256_cmp_ps(_mm256_loadu_ps(o + ox * filters + k0), zero, _CMP_GT_OQ));
-    bias = _mm256_add_ps(bias, dz);
-    const float *p = patches + ox * 9;
-    a0 = _mm256_fmadd_ps(_mm256_broadcast_ss(p + 0), dz, a0);
-    a1 = _mm256_fmadd_ps(_mm256_broadcast_ss(p + 1), dz, a1);
-    a2 = _mm256_fmadd_ps(_mm256_broadcast_ss(p + 2), dz, a2);
-    a3 = _mm256_fmadd_ps(_mm256_broadcast_ss(p + 3), dz, a3);
-    a4 = _mm256_fmadd_ps(_mm256_broadcast_ss(p + 4), dz, a4);
-    a5 = _mm256_fmadd_ps(_mm256_broadcast_ss(p + 5), dz, a5);
-    a6 = _mm256_fmadd_ps(_mm256_broadcast_ss(p + 6), dz, a6);
-    a7 = _mm256_fmadd_ps(_mm256_broadcast_ss(p + 7), dz, a7);
-    a8 = _mm256_fmadd_ps(_mm256_broadcast_ss(p + 8), dz, a8);
-  }
-  __m256 acc[9] = {a0, a1, a2, a3, a4, a5, a6, a7, a8};
+#define CONV1_AVX2 __attribute__((target("avx2,fma"), always_inline)) static inline
+
+/* acc[t] += patch[t]·dz for the 9 taps (the compiler keeps the array in registers). */
+CONV1_AVX2 void conv1_taps_fma(__m256 acc[9], const float *p, __m256 dz) {
+  for (int t = 0; t < 9; t++) acc[t] = _mm256_fmadd_ps(_mm256_broadcast_ss(p + t), dz, acc[t]);
+}
+
+/* Adds the 9 tap sums and the bias sum of filters k0..<k0+8 into the gradients. */
+CONV1_AVX2 void conv1_taps_store(const __m256 acc[9], __m256 bias, float *gradKernel,
+                                 float *gradBias, long filters, long k0) {
   for (int t = 0; t < 9; t++) {
     float *row = gradKernel + t * filters + k0;
     _mm256_storeu_ps(row, _mm256_add_ps(_mm256_loadu_ps(row), acc[t]));
   }
   if (gradBias) _mm256_storeu_ps(gradBias + k0, _mm256_add_ps(_mm256_loadu_ps(gradBias + k0), bias));
+}
+
+/* dz gated by output > 0 when the output is given (the fused ReLU). */
+CONV1_AVX2 __m256 conv1_gate(__m256 dz, const float *o) {
+  return o ? _mm256_and_ps(dz, _mm256_cmp_ps(_mm256_loadu_ps(o), _mm256_setzero_ps(), _CMP_GT_OQ)) : dz;
+}
+
+/* 3×3 taps, 8 filters at a time: the 9 kernel-gradient vectors and the bias sum stay in registers
+ * across a whole output row; the row's patches are broadcast from `patches` (outW × 9). */
+__attribute__((target("avx2,fma"))) static void conv1_row_3x3_avx2(
+    const float *patches, long outW, const float *g, const float *o, long filters,
+    float *gradKernel, float *gradBias, long k0) {
+  __m256 acc[9], bias = _mm256_setzero_ps();
+  for (int t = 0; t < 9; t++) acc[t] = bias;
+  for (long ox = 0; ox < outW; ox++) {
+    __m256 dz = conv1_gate(_mm256_loadu_ps(g + ox * filters + k0), o ? o + ox * filters + k0 : NULL);
+    bias = _mm256_add_ps(bias, dz);
+    conv1_taps_fma(acc, patches + ox * 9, dz);
+  }
+  conv1_taps_store(acc, bias, gradKernel, gradBias, filters, k0);
 }
 
 /* The same for a convolution whose 2×2 max pool was fused into it: one pooled row's gradient `g`
@@ -69,35 +76,30 @@ __attribute__((target("avx2,fma"))) static void conv1_row_3x3_avx2(
 __attribute__((target("avx2,fma"))) static void conv1_pool_row_3x3_avx2(
     const float *top, const float *bottom, long poolW, const float *g, const float *o,
     const uint8_t *argmax, long filters, float *gradKernel, float *gradBias, long k0) {
-  __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0, a4 = a0, a5 = a0, a6 = a0, a7 = a0,
-         a8 = a0, bias = a0, zero = a0;
+  __m256 acc[9], bias = _mm256_setzero_ps();
+  for (int t = 0; t < 9; t++) acc[t] = bias;
   for (long px = 0; px < poolW; px++) {
-    __m256 gp = _mm256_loadu_ps(g + px * filters + k0);
-    if (o) gp = _mm256_and_ps(gp, _mm256_cmp_ps(_mm256_loadu_ps(o + px * filters + k0), zero, _CMP_GT_OQ));
+    __m256 gp = conv1_gate(_mm256_loadu_ps(g + px * filters + k0), o ? o + px * filters + k0 : NULL);
     bias = _mm256_add_ps(bias, gp);
     __m256i codes = _mm256_cvtepu8_epi32(_mm_loadl_epi64((const __m128i *)(argmax + px * filters + k0)));
     for (int q = 0; q < 4; q++) {
       __m256 dz = _mm256_and_ps(gp, _mm256_castsi256_ps(_mm256_cmpeq_epi32(codes, _mm256_set1_epi32(q))));
-      const float *p = (q < 2 ? top : bottom) + (2 * px + (q & 1)) * 9;
-      a0 = _mm256_fmadd_ps(_mm256_broadcast_ss(p + 0), dz, a0);
-      a1 = _mm256_fmadd_ps(_mm256_broadcast_ss(p + 1), dz, a1);
-      a2 = _mm256_fmadd_ps(_mm256_broadcast_ss(p + 2), dz, a2);
-      a3 = _mm256_fmadd_ps(_mm256_broadcast_ss(p + 3), dz, a3);
-      a4 = _mm256_fmadd_ps(_mm256_broadcast_ss(p + 4), dz, a4);
-      a5 = _mm256_fmadd_ps(_mm256_broadcast_ss(p + 5), dz, a5);
-      a6 = _mm256_fmadd_ps(_mm256_broadcast_ss(p + 6), dz, a6);
-      a7 = _mm256_fmadd_ps(_mm256_broadcast_ss(p + 7), dz, a7);
-      a8 = _mm256_fmadd_ps(_mm256_broadcast_ss(p + 8), dz, a8);
+      conv1_taps_fma(acc, (q < 2 ? top : bottom) + (2 * px + (q & 1)) * 9, dz);
     }
   }
-  __m256 acc[9] = {a0, a1, a2, a3, a4, a5, a6, a7, a8};
-  for (int t = 0; t < 9; t++) {
-    float *row = gradKernel + t * filters + k0;
-    _mm256_storeu_ps(row, _mm256_add_ps(_mm256_loadu_ps(row), acc[t]));
-  }
-  if (gradBias) _mm256_storeu_ps(gradBias + k0, _mm256_add_ps(_mm256_loadu_ps(gradBias + k0), bias));
+  conv1_taps_store(acc, bias, gradKernel, gradBias, filters, k0);
 }
 #endif
+
+/* How many of the filters the AVX2 loops take (whole groups of 8, 3×3 windows); plain C does the rest. */
+static long vector_filters(long taps, long filters) {
+#if defined(__x86_64__)
+  return taps == 9 && fovea_path_supported(FOVEA_PATH_AVX2) ? filters / 8 * 8 : 0;
+#else
+  (void)taps; (void)filters;
+  return 0;
+#endif
+}
 
 /* The patches (im2col rows, kernelH·kernelW taps each, zero outside the image) of output columns
  * 0..<count of output row `oy` of a one-channel image. */
@@ -135,11 +137,7 @@ int fovea_conv1_backward(const float *restrict input, long height, long width, l
   /* One output row's patches (im2col of the row), reused by every filter. */
   float *patches = malloc((size_t)(outW * taps > 0 ? outW * taps : 1) * sizeof(float));
   if (!patches) return -1;
-#if defined(__x86_64__)
-  long vectorFilters = taps == 9 && fovea_path_supported(FOVEA_PATH_AVX2) ? filters / 8 * 8 : 0;
-#else
-  long vectorFilters = 0;
-#endif
+  long vectorFilters = vector_filters(taps, filters);
   for (long pair = rowBegin; pair < rowEnd; pair++) {
     long b = pair / outH, oy = pair % outH;
     row_patches(input + b * height * width, height, width, kernelH, kernelW, strideH, strideW,
@@ -177,11 +175,7 @@ int fovea_conv1_pool_backward(const float *restrict input, long height, long wid
   float *top = malloc((size_t)(2 * span * taps > 0 ? 2 * span * taps : 1) * sizeof(float));
   if (!top) return -1;
   float *bottom = top + span * taps;
-#if defined(__x86_64__)
-  long vectorFilters = taps == 9 && fovea_path_supported(FOVEA_PATH_AVX2) ? filters / 8 * 8 : 0;
-#else
-  long vectorFilters = 0;
-#endif
+  long vectorFilters = vector_filters(taps, filters);
   for (long r = rowBegin; r < rowEnd; r++) {
     long b = r / poolH, py = r % poolH;
     const float *image = input + b * height * width;
