@@ -90,17 +90,18 @@ final class GEMMTests: XCTestCase {
 
     /// Products whose last rows are an edge of 1-3 rows, on every path: with A read in place (narrow
     /// products) those rows run a kernel of their own over pairs of column slivers, and the columns
-    /// past the last pair run the general edge path. Every epilogue, one and two threads.
+    /// past the last pair run the general edge path. Every epilogue, each setting cycling on its own
+    /// period; k = 600 with the wider products makes them big enough to split over two threads.
     func testEdgesOfOneToThreeRows() {
         var index = 5000
         for path in runnablePaths {
-            for m in [1, 2, 3, 8, 9, 13, 15] { for n in [15, 16, 31, 32, 33, 64, 65, 70, 130] { for k in [1, 5, 300] {
+            for m in [1, 2, 3, 8, 9, 13, 15] { for n in [15, 16, 31, 32, 33, 64, 65, 70, 130] { for k in [1, 5, 300, 600] {
                 index += 1
                 var t = Case(transA: false, transB: index % 4 == 0, m: m, n: n, k: k)
-                t.alpha = index % 3 == 0 ? 1.5 : 1; t.beta = [0, 1, 0.5][index % 3]
-                t.padA = index % 2; t.padC = 2
-                t.bias = index % 2 == 0; t.relu = index % 5 < 2
-                t.path = path; t.threads = index % 3 == 0 ? 2 : 1
+                t.alpha = index % 5 == 0 ? 1.5 : 1; t.beta = [0, 1, 0.5][(index / 2) % 3]
+                t.padA = (index / 3) % 2; t.padC = 2
+                t.bias = (index / 7) % 2 == 0; t.relu = (index / 11) % 2 == 0
+                t.path = path; t.threads = m * n * k >= 1 << 20 || index % 3 == 0 ? 2 : 1
                 check(t, seed: UInt64(index))
             } } }
         }

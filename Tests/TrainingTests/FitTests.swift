@@ -150,10 +150,18 @@ final class FitTests: XCTestCase {
         XCTAssertTrue(first.isApproximatelyEqual(to: try unbuilt(small, training: false), tolerance: 1e-6))
     }
 
+    /// The model's layers called one at a time (no pair fused), gradients recorded.
+    func layerByLayer(_ model: Sequential, _ x: Tensor) throws -> Tensor {
+        var h = x
+        for layer in model.layers where !(layer is Input) { h = try layer(h, training: false) }
+        return h
+    }
+
     /// Inference without gradients runs a one-channel 3×3 convolution and the 2×2 max pool after it
-    /// as one fused op: the same outputs as the layers one by one (recording on, nothing fused), for
-    /// ReLU and linear activations, odd map sizes (the pool drops the last row and column), and
-    /// pairs that do not qualify (a 3×3 pool, channels-first) left to run layer by layer.
+    /// as one fused op (so does a forward with gradients recorded, keeping each window's winner): the
+    /// same outputs as the layers called one by one, for ReLU and linear activations, odd map sizes
+    /// (the pool drops the last row and column), and pairs that do not qualify (a 3×3 pool,
+    /// channels-first) left to run layer by layer.
     func testFusedConvolutionAndPoolingMatchLayerByLayer() throws {
         for activation in [Activation.relu, .linear] {
             for format in [DataFormat.channelsLast, .channelsFirst] {
@@ -165,10 +173,11 @@ final class FitTests: XCTestCase {
                     MaxPooling2D(poolSize: 3, strides: 2, dataFormat: format), Flatten(), Dense(4)], seed: 8)
                 let x = Tensor.uniform(format == .channelsLast ? [3, 13, 11, 1] : [3, 1, 13, 11], low: -1, high: 1, seed: 12)
                 let fused = try GradientRecording.withoutGradients { try model(x, training: false) }
-                let separate = try model(x, training: false)
+                let separate = try layerByLayer(model, x)
                 XCTAssertEqual(fused.shape, [3, 4])
                 XCTAssertEqual(fused.scalars, separate.scalars, "\(activation.name) \(format)")
                 XCTAssertEqual(try model.predict(x).scalars, separate.scalars)
+                XCTAssertEqual(try model(x, training: true).scalars, separate.scalars, "recorded \(activation.name) \(format)")
             }
         }
     }
@@ -184,7 +193,7 @@ final class FitTests: XCTestCase {
                 Flatten(), Dense(4)], seed: 9)
             let x = Tensor.uniform([3, 13, 13, 9], low: -1, high: 1, seed: 13)
             let fused = try GradientRecording.withoutGradients { try model(x, training: false) }
-            let separate = try model(x, training: false)
+            let separate = try layerByLayer(model, x)
             XCTAssertEqual(fused.shape, [3, 4])
             XCTAssertEqual(fused.scalars, separate.scalars, "\(padding)")
         }

@@ -104,9 +104,10 @@ public final class Conv2D: Layer {
 
     /// This layer and then `pool` in one pass, when the pair has a fused kernel (a 3×3 first layer
     /// or a Winograd-computed layer, with a linear or ReLU activation, followed by a channels-last
-    /// 2×2, stride-2 `valid` max pool). While gradients are recorded only the first layer's kernel
-    /// qualifies, and only on data (an input with no gradient of its own): its backward pass then
-    /// reads the pooled gradient and each window's winner, not a full-size convolution gradient.
+    /// 2×2, stride-2 `valid` max pool). When a gradient is needed (trainable weights while gradients
+    /// are recorded) only the direct one-channel 3×3 kernel qualifies, and only on an input with no
+    /// gradient of its own (data, as a network's first layer sees): its backward pass then reads the
+    /// pooled gradient and each window's winner, not a full-size convolution gradient.
     /// `nil` when the pair does not qualify; the caller then runs the two layers.
     func forwardFused(with pool: MaxPooling2D, _ input: Tensor) throws -> Tensor? {
         let relu = activation.name == "relu"

@@ -91,8 +91,8 @@ open class Sequential {
 
     /// Runs `layers` (a run of this model's) in order from `input`. A convolution and the max pool
     /// after it may run as one fused op (same result; the convolution's full output is never
-    /// stored): in inference, and in training for a first layer on data (`Conv2D.forwardFused`
-    /// says which pairs qualify).
+    /// stored): in inference, and when gradients are needed for a one-channel 3×3 layer on data (a
+    /// first layer; `Conv2D.forwardFused` says which pairs qualify).
     func run(_ layers: ArraySlice<Layer>, _ input: Tensor, training: Bool) throws -> Tensor {
         var x = input
         let fuse = input.node == nil

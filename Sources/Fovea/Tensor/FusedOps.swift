@@ -387,7 +387,7 @@ extension Tensor {
                                          oh, ow, g.storage.pointer, output, f, part, biasPart, rows.0, rows.1)
                 }
                 // As for the scratch buffers: a gradient silently missing would be worse than stopping.
-                if status != 0 { fatalError("out of memory for a \(ow * kh * kw)-float row of first-layer patches") }
+                if status != 0 { fatalError("out of memory for first-layer patches (\(2 * ow * kh * kw) floats at most)") }
             }
         }
         Kernels.sumSlices(acc, slices: chunks, size: size)
