@@ -117,11 +117,8 @@ public final class Conv2D: Layer {
         try buildIfNeeded(inputShape: shape)
         let win = try window(h: input.shape[1], w: input.shape[2], shape: shape)
         let k = kernel!.tracked, b = bias?.tracked
-        let needsGradient = input.node != nil || k.node != nil || b?.node != nil
         guard win.rows.output >= 2, win.columns.output >= 2,
-              let fused = algorithm.fusedPoolKernel(win, kernelH: kernelSize.0, kernelW: kernelSize.1, channels: input.shape[3],
-                                                    filters: filters, batch: input.shape[0], prepared: PackedWeights.applies(to: k)),
-              !needsGradient || (fused == .oneChannel && input.node == nil)
+              Tensor.fusedPoolKernel(input, kernel: k, bias: b, window: win, algorithm: algorithm) != nil
         else { return nil }
         try pool.buildIfNeeded(inputShape: try outputShape(for: shape))
         return Tensor.conv2DMaxPool2x2(input, kernel: k, bias: b, window: win, relu: relu, algorithm: algorithm)

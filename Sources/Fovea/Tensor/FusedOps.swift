@@ -327,9 +327,7 @@ extension Tensor {
         let n = input.shape[0], f = kernel.shape[3]
         let prepared = PackedWeights.applies(to: kernel)
         let needsGradient = input.node != nil || kernel.node != nil || bias?.node != nil
-        guard let fused = algorithm.fusedPoolKernel(window, kernelH: kernel.shape[0], kernelW: kernel.shape[1],
-                                                    channels: input.shape[3], filters: f, batch: n, prepared: prepared),
-              !needsGradient || (fused == .oneChannel && input.node == nil) else {
+        guard let fused = fusedPoolKernel(input, kernel: kernel, bias: bias, window: window, algorithm: algorithm) else {
             let y = conv2D(input, kernel: kernel, bias: bias, window: window, relu: relu, algorithm: algorithm)
             return maxPool2D(y, window: Window2D(rows: WindowAxis(input: oh, kernel: 2, stride: 2, padding: .valid)!,
                                         columns: WindowAxis(input: ow, kernel: 2, stride: 2, padding: .valid)!))
@@ -355,6 +353,18 @@ extension Tensor {
                             prepared: prepared, output: out)
         }
         return out
+    }
+
+    /// The fused kernel ``conv2DMaxPool2x2(_:kernel:bias:window:relu:algorithm:)`` runs for these
+    /// operands, or `nil` when it runs the two ops: the pair must have one, and when a gradient is
+    /// needed only the direct first layer records its own, on an input that needs none.
+    static func fusedPoolKernel(_ input: Tensor, kernel: Tensor, bias: Tensor?, window: Window2D,
+                                algorithm: ConvolutionAlgorithm) -> ConvolutionAlgorithm.FusedPoolKernel? {
+        guard let fused = algorithm.fusedPoolKernel(window, kernelH: kernel.shape[0], kernelW: kernel.shape[1],
+                                                    channels: input.shape[3], filters: kernel.shape[3], batch: input.shape[0],
+                                                    prepared: PackedWeights.applies(to: kernel)) else { return nil }
+        let needsGradient = input.node != nil || kernel.node != nil || bias?.node != nil
+        return !needsGradient || (fused == .oneChannel && input.node == nil) ? fused : nil
     }
 
     /// Kernel and bias gradients of a one-input-channel convolution from its output gradient `g`
