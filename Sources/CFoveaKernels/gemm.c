@@ -29,18 +29,19 @@ static void scale_only(long m, long n, float beta, float *c, long ldc, const flo
 typedef struct {
   fovea_gemm_fn gemm;
   fovea_gemm_pack_fn pack;
+  fovea_gemm_batch_fn batch;
   long nr;
 } gemm_impl;
 
 static gemm_impl impl_for(int path) {
 #if FOVEA_X86
   if (path == FOVEA_PATH_AVX512 && fovea_path_supported(FOVEA_PATH_AVX512))
-    return (gemm_impl){fovea_gemm_avx512, fovea_gemm_avx512_pack, 32};
+    return (gemm_impl){fovea_gemm_avx512, fovea_gemm_avx512_pack, fovea_gemm_avx512_batch, 32};
   if (path == FOVEA_PATH_AVX2 && fovea_path_supported(FOVEA_PATH_AVX2))
-    return (gemm_impl){fovea_gemm_avx2, fovea_gemm_avx2_pack, 16};
+    return (gemm_impl){fovea_gemm_avx2, fovea_gemm_avx2_pack, fovea_gemm_avx2_batch, 16};
 #endif
   (void)path;
-  return (gemm_impl){fovea_gemm_portable, fovea_gemm_portable_pack, 8};
+  return (gemm_impl){fovea_gemm_portable, fovea_gemm_portable_pack, fovea_gemm_portable_batch, 8};
 }
 
 void fovea_sgemm(int path, int transA, int transB, long m, long n, long k, float alpha,
@@ -78,4 +79,15 @@ void fovea_sgemm_packed(int path, int transA, long m, long n, long k, float alph
   }
   impl_for(path).gemm(transA != 0, 0, m, n, k, alpha, a, lda, NULL, 0, beta, c, ldc, bias,
                       relu != 0, packed);
+}
+
+void fovea_sgemm_packed_batch(int path, long count, long m, long n, long k, const float *a,
+                              long lda, long stride_a, const float *packed, long stride_b, float *c,
+                              long ldc, long stride_c) {
+  if (count <= 0 || m <= 0 || n <= 0) return;
+  if (k <= 0) {
+    for (long x = 0; x < count; x++) scale_only(m, n, 0.0f, c + x * stride_c, ldc, NULL, 0);
+    return;
+  }
+  impl_for(path).batch(count, m, n, k, a, lda, stride_a, packed, stride_b, c, ldc, stride_c);
 }

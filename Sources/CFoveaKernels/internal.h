@@ -26,16 +26,26 @@ typedef void (*fovea_gemm_fn)(int transA, int transB, long m, long n, long k, fl
 /* Packs op(B) (k×n) into ⌈n/NR⌉·NR·k floats for the path's packed_b. */
 typedef void (*fovea_gemm_pack_fn)(int transB, long n, long k, const float *b, long ldb,
                                    float *packed);
+/* fovea_sgemm_packed_batch on one path (count, m, n, k ≥ 1). */
+typedef void (*fovea_gemm_batch_fn)(long count, long m, long n, long k, const float *a, long lda,
+                                    long stride_a, const float *packed, long stride_b, float *c,
+                                    long ldc, long stride_c);
 void fovea_gemm_portable(int, int, long, long, long, float, const float *, long, const float *,
                          long, float, float *, long, const float *, int, const float *);
 void fovea_gemm_portable_pack(int, long, long, const float *, long, float *);
+void fovea_gemm_portable_batch(long, long, long, long, const float *, long, long, const float *, long,
+                               float *, long, long);
 #if FOVEA_X86
 void fovea_gemm_avx2(int, int, long, long, long, float, const float *, long, const float *, long,
                      float, float *, long, const float *, int, const float *);
 void fovea_gemm_avx2_pack(int, long, long, const float *, long, float *);
+void fovea_gemm_avx2_batch(long, long, long, long, const float *, long, long, const float *, long,
+                           float *, long, long);
 void fovea_gemm_avx512(int, int, long, long, long, float, const float *, long, const float *,
                        long, float, float *, long, const float *, int, const float *);
 void fovea_gemm_avx512_pack(int, long, long, const float *, long, float *);
+void fovea_gemm_avx512_batch(long, long, long, long, const float *, long, long, const float *, long,
+                             float *, long, long);
 #endif
 
 /* Whether the blocked GEMM reads non-transposed A in place rather than packing it. */

@@ -155,14 +155,13 @@ void fovea_winograd_conv3x3(int path, const float *input, long height, long widt
   for (long t0 = tileBegin; t0 < tileEnd; t0 += tileBlock) {
     long count = FOVEA_MIN(tileBlock, tileEnd - t0);
     tf.input(input, height, width, channels, padTop, padLeft, tilesW, tilesPerImage, t0, count, v);
-    for (long xi = 0; xi < 36; xi++) {
-      if (packed)
-        fovea_sgemm_packed(path, 0, count, filters, channels, 1.0f, v + xi * channels, 36 * channels,
-                           u + xi * each, 0.0f, m + xi * filters, 36 * filters, NULL, 0);
-      else
+    if (packed)
+      fovea_sgemm_packed_batch(path, 36, count, filters, channels, v, 36 * channels, channels, u,
+                               each, m, 36 * filters, filters);
+    else
+      for (long xi = 0; xi < 36; xi++)
         fovea_sgemm(path, 0, 0, count, filters, channels, 1.0f, v + xi * channels, 36 * channels,
                     u + xi * each, filters, 0.0f, m + xi * filters, 36 * filters, NULL, 0);
-    }
     tf.output(m, filters, outH, outW, tilesW, tilesPerImage, t0, count, bias, relu, pool, output);
   }
 }

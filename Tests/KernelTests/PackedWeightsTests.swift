@@ -41,6 +41,42 @@ final class PackedWeightsTests: XCTestCase {
         }
     }
 
+    /// fovea_sgemm_packed_batch writes exactly what fovea_sgemm_packed writes for each product:
+    /// row edges of 1-5 rows (the narrow kernel and the scratch tile), column edges, strided A and C
+    /// (as Winograd's 36 products lie), and shapes past its direct walk (k past one 256-deep panel;
+    /// n too wide to read A in place), which fall back to the blocked GEMM.
+    func testPackedBatchEqualsEachProduct() {
+        var rng = LCG(seed: 33)
+        let shapes: [(count: Int, m: Int, n: Int, k: Int)] = [
+            (36, 9, 64, 32), (36, 37, 64, 32), (3, 13, 17, 5), (4, 1, 40, 7), (2, 2, 33, 64), (5, 8, 100, 3),
+            (2, 7, 64, 300), (2, 14, 300, 9), (1, 6, 16, 1),
+        ]
+        for path in runnablePaths {
+            let p = cPath(path)
+            for (count, m, n, k) in shapes {
+                // A_x's rows are `lda` apart and the products interleave, as v[t][ξ][c] does.
+                let lda = count * k + 1, ldc = count * n + 2
+                let a = rng.floats(m * lda), b = rng.floats(count * k * n)
+                let each = fovea_sgemm_packed_floats(p, n, k)
+                var packed = [Float](repeating: .nan, count: count * each)
+                b.withPointer { pb in packed.withMutablePointer { pp in
+                    for x in 0..<count { fovea_sgemm_pack_b(p, 0, n, k, pb + x * k * n, n, pp + x * each) }
+                } }
+                var want = [Float](repeating: -7, count: m * ldc), got = want
+                a.withPointer { pa in packed.withPointer { pp in
+                    want.withMutablePointer { pc in
+                        for x in 0..<count {
+                            fovea_sgemm_packed(p, 0, m, n, k, 1, pa + x * k, lda, pp + x * each, 0, pc + x * n, ldc, nil, 0)
+                        }
+                    }
+                    got.withMutablePointer { fovea_sgemm_packed_batch(p, count, m, n, k, pa, lda, k, pp, each, $0, ldc, n) }
+                } }
+                XCTAssertEqual(got, want, "\(path) count=\(count) m=\(m) n=\(n) k=\(k)")
+                XCTAssertEqual(got.filter { $0 == -7 }.count, m * (ldc - count * n), "\(path) m=\(m) n=\(n) k=\(k): wrote outside C")
+            }
+        }
+    }
+
     func testPackedWinogradEqualsTransformingOnEveryCall() {
         var rng = LCG(seed: 32)
         for path in runnablePaths {

@@ -55,6 +55,14 @@ void fovea_sgemm_packed(int path, int transA, long m, long n, long k, float alph
                         long lda, const float *packed, float beta, float *c, long ldc,
                         const float *bias, int relu);
 
+/* `count` products with B packed ahead of time: C_x = A_x·B_x for x < count, where A_x (m×k,
+ * row-major, rows lda apart) starts at a + x·stride_a, B_x (k×n, packed by fovea_sgemm_pack_b for
+ * `path`) at packed + x·stride_b and C_x at c + x·stride_c (rows ldc apart); each C_x is exactly what
+ * fovea_sgemm_packed(path, 0, m, n, k, 1, A_x, lda, B_x, 0, C_x, ldc, NULL, 0) writes. */
+void fovea_sgemm_packed_batch(int path, long count, long m, long n, long k, const float *a,
+                              long lda, long stride_a, const float *packed, long stride_b, float *c,
+                              long ldc, long stride_c);
+
 /* NHWC im2col for the (image, output row) pairs rowBegin..<rowEnd (pair index b·outH + oy).
  * Output row (b, oy, ox) has kh·kw·c entries ordered (ky, kx, channel); padding cells are 0. */
 void fovea_im2col(const float *input, long height, long width, long channels, long kernelH,
