@@ -93,18 +93,49 @@ __attribute__((target("avx2,fma"))) static void row_3x3_8_avx2(
     _mm256_storeu_ps(out + ox * filters + k0, a);
   }
 }
+/* The 2×2, stride-2 max pool of two output rows (input rows top[ky], bottom[ky]), filters
+ * k0..<k0+16, pooled pixel by pooled pixel: the four cells of a window in 8 accumulators, their
+ * maximum, then bias and ReLU (monotonic, so the same values as pooling the biased, rectified
+ * cells), one store. The output rows are never stored and read back. Taps are summed in the same
+ * order as row_3x3_32_avx2. */
+__attribute__((target("avx2,fma"))) static void pool_row_3x3_16_avx2(
+    const float *const top[3], const float *const bottom[3], long strideW, long dilationW,
+    long poolW, const float *kernel, long filters, const float *bias, int relu, float *out,
+    long k0) {
+  __m256 zero = _mm256_setzero_ps();
+  __m256 b0 = bias ? _mm256_loadu_ps(bias + k0) : zero, b1 = bias ? _mm256_loadu_ps(bias + k0 + 8) : zero;
+  for (long px = 0; px < poolW; px++) {
+    long ox = 2 * px;
+    __m256 a0 = zero, a1 = zero, c0 = zero, c1 = zero, d0 = zero, d1 = zero, e0 = zero, e1 = zero;
+    for (int ky = 0; ky < 3; ky++) {
+      for (int kx = 0; kx < 3; kx++) {
+        const float *w = kernel + (ky * 3 + kx) * filters + k0;
+        __m256 w0 = _mm256_loadu_ps(w), w1 = _mm256_loadu_ps(w + 8);
+        __m256 x = _mm256_broadcast_ss(FOVEA_CELL(top, ky, kx, ox));
+        a0 = _mm256_fmadd_ps(x, w0, a0); a1 = _mm256_fmadd_ps(x, w1, a1);
+        x = _mm256_broadcast_ss(FOVEA_CELL(top, ky, kx, ox + 1));
+        c0 = _mm256_fmadd_ps(x, w0, c0); c1 = _mm256_fmadd_ps(x, w1, c1);
+        x = _mm256_broadcast_ss(FOVEA_CELL(bottom, ky, kx, ox));
+        d0 = _mm256_fmadd_ps(x, w0, d0); d1 = _mm256_fmadd_ps(x, w1, d1);
+        x = _mm256_broadcast_ss(FOVEA_CELL(bottom, ky, kx, ox + 1));
+        e0 = _mm256_fmadd_ps(x, w0, e0); e1 = _mm256_fmadd_ps(x, w1, e1);
+      }
+    }
+    __m256 m0 = _mm256_add_ps(_mm256_max_ps(_mm256_max_ps(a0, c0), _mm256_max_ps(d0, e0)), b0);
+    __m256 m1 = _mm256_add_ps(_mm256_max_ps(_mm256_max_ps(a1, c1), _mm256_max_ps(d1, e1)), b1);
+    if (relu) { m0 = _mm256_max_ps(m0, zero); m1 = _mm256_max_ps(m1, zero); }
+    _mm256_storeu_ps(out + px * filters + k0, m0);
+    _mm256_storeu_ps(out + px * filters + k0 + 8, m1);
+  }
+}
 #undef FOVEA_CELL
 #endif
 
-/* Output row oy of image `image` into out (outW × filters). The kernelH input rows it reads are
- * first copied, zero-padded, into `buffer` (kernelH rows of span floats), so the loops below never
- * test bounds. */
-static void conv1_row(int vector, const float *image, long height, long width, long kernelH,
-                      long kernelW, long strideH, long strideW, long dilationH, long dilationW,
-                      long padTop, long padLeft, long oy, long outW, const float *kernel,
-                      long filters, const float *bias, int relu, float *buffer, long span,
-                      float *out) {
-  const float *rows[3];
+/* Copies the kernelH input rows output row oy reads, zero-padded, into `buffer` (kernelH rows of
+ * span floats), so the loops that read them never test bounds; rows[ky] points at the first three. */
+static void conv1_padded_rows(const float *image, long height, long width, long kernelH,
+                              long strideH, long dilationH, long padTop, long padLeft, long oy,
+                              float *buffer, long span, const float *rows[3]) {
   for (long ky = 0; ky < kernelH; ky++) {
     float *row = buffer + ky * span;
     long iy = oy * strideH - padTop + ky * dilationH;
@@ -119,6 +150,17 @@ static void conv1_row(int vector, const float *image, long height, long width, l
     }
     if (ky < 3) rows[ky] = row;
   }
+}
+
+/* Output row oy of image `image` into out (outW × filters), its input rows padded in `buffer`. */
+static void conv1_row(int vector, const float *image, long height, long width, long kernelH,
+                      long kernelW, long strideH, long strideW, long dilationH, long dilationW,
+                      long padTop, long padLeft, long oy, long outW, const float *kernel,
+                      long filters, const float *bias, int relu, float *buffer, long span,
+                      float *out) {
+  const float *rows[3];
+  conv1_padded_rows(image, height, width, kernelH, strideH, dilationH, padTop, padLeft, oy, buffer,
+                    span, rows);
   long done = 0;
 #if FOVEA_X86
   if (vector) {
@@ -204,7 +246,8 @@ int fovea_conv1_forward(int path, const float *input, long height, long width, l
   /* Input columns an output row reads, padding included: −padLeft ..< span − padLeft. */
   long span = outW > 0 ? (outW - 1) * strideW + (kernelW - 1) * dilationW + 1 : 1;
   size_t rowFloats = (size_t)(kernelH * span);
-  size_t pooledFloats = pool ? (size_t)(2 * outW * filters) : 0;
+  /* Two output rows to pool, or (direct pool) the second set of padded input rows. */
+  size_t pooledFloats = pool ? (size_t)FOVEA_MAX(2 * outW * filters, kernelH * span) : 0;
   float *buffer = malloc((rowFloats + pooledFloats) * sizeof(float));
   if (!buffer) return -1;
   if (!pool) {
@@ -218,9 +261,25 @@ int fovea_conv1_forward(int path, const float *input, long height, long width, l
     /* Rows are pooled rows (b·(outH/2) + py): two convolution rows, then their 2×2 maxima. */
     long poolH = outH / 2, poolW = outW / 2;
     float *top = buffer + rowFloats, *bottom = top + outW * filters;
+    /* Inference on the vector path, whole blocks of 16 filters: pooled in registers. Top and
+     * bottom rows' padded inputs go to `buffer` and the first of the two pooled-row buffers. */
+    int direct_pool = vector && !argmax && filters % 16 == 0;
     for (long r = rowBegin; r < rowEnd; r++) {
       long b = r / poolH, py = r % poolH;
       const float *image = input + b * height * width;
+      if (direct_pool) {
+        const float *topRows[3], *bottomRows[3];
+        conv1_padded_rows(image, height, width, kernelH, strideH, dilationH, padTop, padLeft,
+                          2 * py, buffer, span, topRows);
+        conv1_padded_rows(image, height, width, kernelH, strideH, dilationH, padTop, padLeft,
+                          2 * py + 1, top, span, bottomRows);
+#if FOVEA_X86
+        for (long k0 = 0; k0 < filters; k0 += 16)
+          pool_row_3x3_16_avx2(topRows, bottomRows, strideW, dilationW, poolW, kernel, filters, bias,
+                               relu, output + r * poolW * filters, k0);
+#endif
+        continue;
+      }
       conv1_row(vector, image, height, width, kernelH, kernelW, strideH, strideW, dilationH,
                 dilationW, padTop, padLeft, 2 * py, outW, kernel, filters, bias, relu, buffer, span,
                 top);

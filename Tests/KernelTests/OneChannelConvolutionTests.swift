@@ -24,6 +24,9 @@ final class OneChannelConvolutionTests: XCTestCase {
         Case(batch: 1, height: 6, width: 5, pad: (2, 2), outH: 8, outW: 7, filters: 3),           // more padding than input at the edges
         Case(batch: 2, height: 11, width: 10, kernelH: 5, kernelW: 2, pad: (2, 0), outH: 11, outW: 9, filters: 16),
         Case(batch: 1, height: 4, width: 4, kernelH: 1, kernelW: 1, outH: 4, outW: 4, filters: 5),
+        // 3×3 with whole blocks of 16 filters: inference pools them in registers.
+        Case(batch: 2, height: 13, width: 12, stride: (2, 1), dilation: (1, 2), pad: (1, 2), outH: 7, outW: 11, filters: 16),
+        Case(batch: 1, height: 9, width: 9, pad: (1, 1), outH: 9, outW: 9, filters: 48),
     ]
 
     /// y[b, oy, ox, k] = bias[k] + Σ x[b, oy·sh − pt + ky·dh, ox·sw − pl + kx·dw] · w[ky, kx, 0, k] (ReLU), and Σ|terms|.
@@ -93,6 +96,16 @@ final class OneChannelConvolutionTests: XCTestCase {
                 for path in runnablePaths { for threads in [1, 2] {
                     let got = run(t, x, w, bias: bias, relu: relu, pool: true, path: path, threads: threads)
                     assertClose(got, want, tolerance: scale.map { 1e-6 * $0 + 1e-7 }, "\(t) pooled relu \(relu) \(path) \(threads) threads")
+                    // Pooling in registers (before bias and ReLU) gives exactly the maxima of the
+                    // kernel's own unpooled output.
+                    let unpooled = run(t, x, w, bias: bias, relu: relu, pool: false, path: path, threads: threads)
+                    var exact = [Float]()
+                    for b in 0..<t.batch { for py in 0..<ph { for px in 0..<pw { for k in 0..<t.filters {
+                        exact.append([(0, 0), (0, 1), (1, 0), (1, 1)].map { dy, dx in
+                            unpooled[((b * t.outH + 2 * py + dy) * t.outW + 2 * px + dx) * t.filters + k]
+                        }.max()!)
+                    } } } }
+                    XCTAssertEqual(got, exact, "\(t) pooled relu \(relu) \(path) \(threads) threads: not the unpooled output's maxima")
                 } }
             }
         }
