@@ -93,6 +93,7 @@ __attribute__((target("avx2,fma"))) static void row_3x3_8_avx2(
     _mm256_storeu_ps(out + ox * filters + k0, a);
   }
 }
+
 /* The 2×2, stride-2 max pool of two output rows (input rows top[ky], bottom[ky]), filters
  * k0..<k0+16, pooled pixel by pooled pixel: the four cells of a window in 8 accumulators, their
  * maximum, then bias and ReLU (monotonic, so the same values as pooling the biased, rectified
