@@ -96,8 +96,8 @@ __attribute__((target("avx2,fma"))) static void row_3x3_8_avx2(
 
 /* The 2×2, stride-2 max pool of two output rows (input rows top[ky], bottom[ky]), filters
  * k0..<k0+16, pooled pixel by pooled pixel: the four cells of a window in 8 accumulators, their
- * maximum, then bias and ReLU (monotonic, so the same values as pooling the biased, rectified
- * cells), one store. The output rows are never stored and read back. Taps are summed in the same
+ * maximum, then bias and ReLU (monotonic, so for finite values the same as pooling the biased,
+ * rectified cells; a NaN cell can win or lose differently), one store. The output rows are never stored and read back. Taps are summed in the same
  * order as row_3x3_32_avx2. */
 __attribute__((target("avx2,fma"))) static void pool_row_3x3_16_avx2(
     const float *const top[3], const float *const bottom[3], long strideW, long dilationW,
@@ -262,8 +262,9 @@ int fovea_conv1_forward(int path, const float *input, long height, long width, l
     /* Rows are pooled rows (b·(outH/2) + py): two convolution rows, then their 2×2 maxima. */
     long poolH = outH / 2, poolW = outW / 2;
     float *top = buffer + rowFloats, *bottom = top + outW * filters;
-    /* Inference on the vector path, whole blocks of 16 filters: pooled in registers. Top and
-     * bottom rows' padded inputs go to `buffer` and the first of the two pooled-row buffers. */
+    /* Inference on the vector path, whole blocks of 16 filters: pooled in registers. The top
+     * row's padded inputs go to `buffer`, the bottom row's to the pool buffer (kernelH·span floats
+     * fit there: pooledFloats). */
     int direct_pool = vector && !argmax && filters % 16 == 0;
     for (long r = rowBegin; r < rowEnd; r++) {
       long b = r / poolH, py = r % poolH;

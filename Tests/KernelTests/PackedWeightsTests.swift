@@ -42,17 +42,20 @@ final class PackedWeightsTests: XCTestCase {
     }
 
     /// fovea_sgemm_packed_batch writes exactly what fovea_sgemm_packed writes for each product:
-    /// row edges of 1-5 rows (the narrow kernel and the scratch tile), column edges, strided A and C
-    /// (as Winograd's 36 products lie), and shapes past its direct walk (k past one 256-deep panel;
-    /// n too wide to read A in place), which fall back to the blocked GEMM.
+    /// row edges of 1-5 rows (the narrow kernel and the scratch tile), more rows than the blocked
+    /// GEMM's 144-row blocks, column edges, strided A and C (as Winograd's 36 products lie), and
+    /// shapes past its direct walk (k past one panel of any path; n too wide to read A in place),
+    /// which fall back to the blocked GEMM.
     func testPackedBatchEqualsEachProduct() {
         var rng = LCG(seed: 33)
-        let shapes: [(count: Int, m: Int, n: Int, k: Int)] = [
-            (36, 9, 64, 32), (36, 37, 64, 32), (3, 13, 17, 5), (4, 1, 40, 7), (2, 2, 33, 64), (5, 8, 100, 3),
-            (2, 7, 64, 300), (2, 14, 300, 9), (1, 6, 16, 1),
-        ]
         for path in runnablePaths {
             let p = cPath(path)
+            let wide = 16 * Int(fovea_gemm_nr(p)) + 1  // past fovea_in_place_a on this path
+            let shapes: [(count: Int, m: Int, n: Int, k: Int)] = [
+                (36, 9, 64, 32), (36, 37, 64, 32), (3, 13, 17, 5), (4, 1, 40, 7), (2, 2, 33, 64), (5, 8, 100, 3),
+                (3, 10, 40, 16), (2, 11, 64, 8), (2, 151, 48, 8), (1, 148, 33, 5),
+                (2, 7, 64, 300), (2, 14, wide, 9), (1, 6, 16, 1),
+            ]
             for (count, m, n, k) in shapes {
                 // A_x's rows are `lda` apart and the products interleave, as v[t][ξ][c] does.
                 let lda = count * k + 1, ldc = count * n + 2

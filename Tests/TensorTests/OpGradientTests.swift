@@ -180,6 +180,30 @@ final class OpGradientTests: XCTestCase {
     /// A one-channel layer whose input needs no gradient (a first layer) takes the fused kernel and
     /// bias gradient pass; it must agree with the general path, which runs when the input does need
     /// a gradient. Inputs have blank (zero) regions, as MNIST digits do, which the fused pass skips.
+    /// `.automatic` on a small map (3×3 output: one tile per image, 2.25× fewer multiplications) with
+    /// weights prepared for inference: im2col for fewer than 4 tiles per call (a single image, whose
+    /// 36 transformed weight matrices would stream through for one tile), Winograd from 4; while
+    /// gradients are recorded, im2col at any batch. Exact equality with the forced algorithm tells
+    /// which one ran (the two differ in the last digits, checked too).
+    func testAutomaticChoiceOnASmallMap() {
+        let win = Self.window(5, 5, 3, stride: 1, dilation: 1, .valid)
+        let k = Tensor.uniform([3, 3, 16, 24], low: -1, high: 1, seed: 67), b = Tensor.uniform([24], low: -1, high: 1, seed: 68)
+        for (n, wantWinograd) in [(1, false), (3, false), (4, true), (16, true)] {
+            let x = Tensor.uniform([n, 5, 5, 16], low: -1, high: 1, seed: UInt64(69 + n))
+            func run(_ algorithm: ConvolutionAlgorithm) -> [Float] {
+                GradientRecording.withoutGradients {
+                    Tensor.conv2D(x, kernel: k, bias: b, window: win, relu: false, algorithm: algorithm).scalars
+                }
+            }
+            let automatic = run(.automatic), im2col = run(.im2col), winograd = run(.winograd)
+            XCTAssertNotEqual(im2col, winograd, "batch \(n): the two algorithms should round differently")
+            XCTAssertEqual(automatic, wantWinograd ? winograd : im2col, "batch \(n) in inference")
+            let recorded = Tensor.conv2D(x, kernel: k.requiringGradient(), bias: b, window: win, relu: false, algorithm: .automatic)
+            XCTAssertEqual(recorded.scalars, Tensor.conv2D(x, kernel: k.requiringGradient(), bias: b, window: win, relu: false,
+                                                           algorithm: .im2col).scalars, "batch \(n) while recording")
+        }
+    }
+
     func testFirstLayerGradientsMatchTheGeneralPath() {
         let n = 3, h = 11, w = 9
         var pixels = Tensor.uniform([n, h, w, 1], low: -1, high: 1, seed: 70).scalars

@@ -159,7 +159,9 @@ int fovea_conv1_backward(const float *input, long height, long width, long kerne
  * output, written as [outH/2][outW/2][filters] per image, and, when argmax is not NULL, which
  * cell of each window won (0 top-left, 1 top-right, 2 bottom-left, 3 bottom-right; the first of
  * equal values in that order, as the max pool's own argmax), one byte per output value.
- * 3×3 kernels have AVX2 loops (32 and 8 filters at a time); everything else is plain C.
+ * 3×3 kernels have AVX2 loops (32 and 8 filters at a time; pooled without argmax, 16 filters at a
+ * time in registers: max first, then bias and ReLU, the same values for finite inputs); everything
+ * else is plain C.
  * Returns 0, or -1 (nothing written) if a row buffer cannot be allocated. */
 int fovea_conv1_forward(int path, const float *input, long height, long width, long kernelH,
                         long kernelW, long strideH, long strideW, long dilationH, long dilationW,

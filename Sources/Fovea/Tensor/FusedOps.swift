@@ -48,13 +48,15 @@ public enum ConvolutionAlgorithm: String, Sendable, CaseIterable {
     /// from 0.157 to 0.085 ms with its second layer (9 tiles) on Winograd.
     static let winogradMinimumTiles = 24
     /// Winograd computes whole 4×4 tiles: on small outputs (a 3×3 or 5×5 map) most of a tile is
-    /// wasted, and below this ratio of im2col's multiplications to Winograd's it stops paying.
+    /// wasted, and below this ratio of im2col's multiplications to Winograd's it stops paying
+    /// (unless the weights are prepared and a call has enough tiles, below).
     static let winogradMinimumSaving = 2.5
     /// Weights prepared once leave only the transforms and the 36 transformed copies (4× the kernel)
     /// to stream, which a few tiles already amortise: from this many tiles per call, Winograd runs
     /// down to this saving. The seed CNN's third layer (3×3 output, one tile per image, 2.25),
     /// microseconds per image im2col / Winograd in one sitting: 11.3 / 16.1 at batch 1, 13.5 / 8.1 at 4,
-    /// 7.6 / 5.3 at 16 (a depth-first inference piece).
+    /// 7.6 / 5.3 at 16 (a depth-first inference piece). So for such layers the algorithm, and the
+    /// last digits of the output (about 1e-6 relative), depend on how many tiles a call has.
     static let winogradPreparedMinimumTiles = 4
     static let winogradPreparedMinimumSaving = 2.2
 
