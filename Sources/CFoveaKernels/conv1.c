@@ -97,8 +97,8 @@ __attribute__((target("avx2,fma"))) static void row_3x3_8_avx2(
 /* The 2×2, stride-2 max pool of two output rows (input rows top[ky], bottom[ky]), filters
  * k0..<k0+16, pooled pixel by pooled pixel: the four cells of a window in 8 accumulators, their
  * maximum, then bias and ReLU (monotonic, so for finite values the same as pooling the biased,
- * rectified cells; a NaN cell can win or lose differently), one store. The output rows are never stored and read back. Taps are summed in the same
- * order as row_3x3_32_avx2. */
+ * rectified cells; a NaN cell can win or lose differently), one store. The output rows are
+ * never stored and read back. Taps are summed in the same order as row_3x3_32_avx2. */
 __attribute__((target("avx2,fma"))) static void pool_row_3x3_16_avx2(
     const float *const top[3], const float *const bottom[3], long strideW, long dilationW,
     long poolW, const float *kernel, long filters, const float *bias, int relu, float *out,
@@ -192,9 +192,7 @@ static void conv1_row(int vector, const float *image, long height, long width, l
   }
 }
 
-/* Eight-lane vectors (GCC/Clang vector extensions: SSE, AVX or NEON, whatever the target has). */
-typedef float conv1_v8f __attribute__((vector_size(32), aligned(4)));
-typedef int32_t conv1_v8i __attribute__((vector_size(32)));
+/* Eight bytes, one per lane of an fovea_v8i (internal.h). */
 typedef uint8_t conv1_v8b __attribute__((vector_size(8), aligned(1)));
 
 /* The 2×2 maxima of two convolution rows (`top`, `bottom`: 2·poolW × filters) into `o` and, in
@@ -210,15 +208,15 @@ static void pool_rows_argmax(const float *top, const float *bottom, long poolW, 
     uint8_t *arg = argmax + px * filters;
     long k = 0;
     for (; k + 8 <= filters; k += 8) {
-      conv1_v8f m = *(const conv1_v8f *)(cells[0] + k);
-      conv1_v8i q = {0};
+      fovea_v8f_u m = *(const fovea_v8f_u *)(cells[0] + k);
+      fovea_v8i q = {0};
       for (int c = 1; c < 4; c++) {
-        conv1_v8f v = *(const conv1_v8f *)(cells[c] + k);
-        conv1_v8i better = v > m;
-        m = (conv1_v8f)(((conv1_v8i)v & better) | ((conv1_v8i)m & ~better));
+        fovea_v8f_u v = *(const fovea_v8f_u *)(cells[c] + k);
+        fovea_v8i better = v > m;
+        m = (fovea_v8f_u)(((fovea_v8i)v & better) | ((fovea_v8i)m & ~better));
         q = (c & better) | (q & ~better);
       }
-      *(conv1_v8f *)(out + k) = m;
+      *(fovea_v8f_u *)(out + k) = m;
       *(conv1_v8b *)(arg + k) = __builtin_convertvector(q, conv1_v8b);
     }
     for (; k < filters; k++) {

@@ -3,10 +3,7 @@
  * baseline ISA, plus an AVX2 kernel for 3×3; in Swift, closures per element cost 5-10x more. */
 #include <stdlib.h>
 #include "fovea_kernels.h"
-
-/* Eight-lane vectors (GCC/Clang vector extensions: SSE, AVX or NEON, whatever the target has). */
-typedef float fovea_v8f_u __attribute__((vector_size(32), aligned(4)));
-typedef int32_t fovea_v8i __attribute__((vector_size(32)));
+#include "internal.h"
 
 void fovea_relu_gate(const float *restrict gradient, const float *restrict output,
                      float *restrict result, long count) {

@@ -3,6 +3,7 @@
 #define FOVEA_INTERNAL_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #if defined(__x86_64__) || defined(__i386__)
 #define FOVEA_X86 1
@@ -12,6 +13,13 @@
 
 #define FOVEA_MIN(a, b) ((a) < (b) ? (a) : (b))
 #define FOVEA_MAX(a, b) ((a) > (b) ? (a) : (b))
+
+/* Eight-lane vectors (GCC/Clang vector extensions: SSE, AVX or NEON, whatever the target has);
+ * the _u variants may be unaligned (any float or int32 address). */
+typedef float fovea_v8f __attribute__((vector_size(32)));
+typedef int32_t fovea_v8i __attribute__((vector_size(32)));
+typedef float fovea_v8f_u __attribute__((vector_size(32), aligned(4)));
+typedef int32_t fovea_v8i_u __attribute__((vector_size(32), aligned(4)));
 
 /* Per-thread packing buffers (64-byte aligned), grown on demand and reused across calls; freed
  * when the thread exits. Returns NULL only if allocation fails. */

@@ -3,13 +3,6 @@
 #include "internal.h"
 #include <string.h>
 
-/* Eight-lane vectors (GCC/Clang vector extensions: SSE, AVX or NEON, whatever the target has);
- * the _u variants may be unaligned. */
-typedef float fovea_v8f __attribute__((vector_size(32)));
-typedef int32_t fovea_v8i __attribute__((vector_size(32)));
-typedef float fovea_v8f_u __attribute__((vector_size(32), aligned(4)));
-typedef int32_t fovea_v8i_u __attribute__((vector_size(32), aligned(4)));
-
 /* Real (non-padding) window taps: first and one-past-last offset in 0..<pool. */
 static inline void window(long origin, long pool, long size, long *first, long *end) {
   long lo = origin < 0 ? -origin : 0, hi = FOVEA_MIN(pool, size - origin);

@@ -11,7 +11,7 @@
 #include "fovea_kernels.h"
 #include "internal.h"
 
-typedef float wg_v8 __attribute__((vector_size(32), aligned(4)));
+typedef fovea_v8f_u wg_v8;
 
 #define WG_TARGET
 #define WG_SUFFIX portable
