@@ -116,12 +116,10 @@ public final class Conv2D: Layer {
         let shape = input.optionalShape
         try buildIfNeeded(inputShape: shape)
         let win = try window(h: input.shape[1], w: input.shape[2], shape: shape)
-        let k = kernel!.tracked, b = bias?.tracked
-        guard win.rows.output >= 2, win.columns.output >= 2,
-              Tensor.fusedPoolKernel(input, kernel: k, bias: b, window: win, algorithm: algorithm) != nil
-        else { return nil }
+        guard win.rows.output >= 2, win.columns.output >= 2 else { return nil }
         try pool.buildIfNeeded(inputShape: try outputShape(for: shape))
-        return Tensor.conv2DMaxPool2x2(input, kernel: k, bias: b, window: win, relu: relu, algorithm: algorithm)
+        return Tensor.fusedConv2DMaxPool2x2(input, kernel: kernel!.tracked, bias: bias?.tracked, window: win, relu: relu,
+                                            algorithm: algorithm)
     }
 }
 

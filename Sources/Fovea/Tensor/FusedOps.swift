@@ -66,18 +66,11 @@ public enum ConvolutionAlgorithm: String, Sendable, CaseIterable {
         self != .im2col && channels == 1 && kernelH == 3 && kernelW == 3
     }
 
-    /// Whether ``Tensor/conv2DMaxPool2x2(_:kernel:bias:window:relu:algorithm:)`` has a fused kernel
-    /// for this convolution of `batch` images from `channels` to `filters` channels (else it runs the
-    /// two ops one after the other): the direct first layer, or a Winograd convolution (whose 4×4
-    /// output tiles are whole 2×2 pooling windows).
-    /// `prepared`: the weights are packed once and reused (inference).
-    func fusesMaxPool(_ window: Window2D, kernelH: Int, kernelW: Int, channels: Int, filters: Int, batch: Int,
-                      prepared: Bool) -> Bool {
-        fusedPoolKernel(window, kernelH: kernelH, kernelW: kernelW, channels: channels, filters: filters, batch: batch,
-                        prepared: prepared) != nil
-    }
-
-    /// The fused convolution + pool kernel for this convolution, if there is one.
+    /// The kernel ``Tensor/conv2DMaxPool2x2(_:kernel:bias:window:relu:algorithm:)`` can fuse this
+    /// convolution of `batch` images from `channels` to `filters` channels and its pool with, if
+    /// any (else it runs the two ops one after the other): the direct first layer, or a Winograd
+    /// convolution (whose 4×4 output tiles are whole 2×2 pooling windows). `prepared`: the weights
+    /// are packed once and reused (inference).
     func fusedPoolKernel(_ window: Window2D, kernelH: Int, kernelW: Int, channels: Int, filters: Int, batch: Int,
                          prepared: Bool) -> FusedPoolKernel? {
         if usesWinograd(window, kernelH: kernelH, kernelW: kernelW, outH: window.rows.output, outW: window.columns.output,
@@ -336,18 +329,30 @@ extension Tensor {
                      "conv2DMaxPool2x2 needs NHWC input and [kh, kw, c, f] kernel; got \(input.shape), \(kernel.shape)")
         let oh = window.rows.output, ow = window.columns.output
         precondition(oh >= 2 && ow >= 2, "conv2DMaxPool2x2: a \(oh)×\(ow) output has no 2×2 window")
+        if let y = fusedConv2DMaxPool2x2(input, kernel: kernel, bias: bias, window: window, relu: relu, algorithm: algorithm) {
+            return y
+        }
+        let y = conv2D(input, kernel: kernel, bias: bias, window: window, relu: relu, algorithm: algorithm)
+        return maxPool2D(y, window: Window2D(rows: WindowAxis(input: oh, kernel: 2, stride: 2, padding: .valid)!,
+                                    columns: WindowAxis(input: ow, kernel: 2, stride: 2, padding: .valid)!))
+    }
+
+    /// ``conv2DMaxPool2x2(_:kernel:bias:window:relu:algorithm:)`` in one pass, or `nil` (nothing
+    /// computed) when these operands have no fused kernel: the pair must have one, and when a
+    /// gradient is needed only the direct first layer records its own, on an input that needs none.
+    static func fusedConv2DMaxPool2x2(_ input: Tensor, kernel: Tensor, bias: Tensor?, window: Window2D, relu: Bool,
+                                      algorithm: ConvolutionAlgorithm) -> Tensor? {
         let n = input.shape[0], f = kernel.shape[3]
         let prepared = PackedWeights.applies(to: kernel)
-        let needsGradient = input.node != nil || kernel.node != nil || bias?.node != nil
-        guard let fused = fusedPoolKernel(input, kernel: kernel, bias: bias, window: window, algorithm: algorithm) else {
-            let y = conv2D(input, kernel: kernel, bias: bias, window: window, relu: relu, algorithm: algorithm)
-            return maxPool2D(y, window: Window2D(rows: WindowAxis(input: oh, kernel: 2, stride: 2, padding: .valid)!,
-                                        columns: WindowAxis(input: ow, kernel: 2, stride: 2, padding: .valid)!))
-        }
-        let out = Tensor(uninitializedShape: [n, oh / 2, ow / 2, f])
+        guard let fused = algorithm.fusedPoolKernel(window, kernelH: kernel.shape[0], kernelW: kernel.shape[1],
+                                                    channels: input.shape[3], filters: f, batch: n, prepared: prepared)
+        else { return nil }
+        let weightsNeedGradient = kernel.node != nil || bias?.node != nil
+        if input.node != nil || (weightsNeedGradient && fused != .oneChannel) { return nil }
+        let out = Tensor(uninitializedShape: [n, window.rows.output / 2, window.columns.output / 2, f])
         switch fused {
         case .oneChannel:
-            let argmax = needsGradient ? ByteBuffer(count: out.count) : nil
+            let argmax = weightsNeedGradient ? ByteBuffer(count: out.count) : nil
             oneChannelForward(input.detached, kernel: kernel.detached, bias: bias?.detached, window: window, relu: relu, pool: true,
                               argmax: argmax?.pointer, output: out)
             if let argmax {
@@ -365,18 +370,6 @@ extension Tensor {
                             prepared: prepared, output: out)
         }
         return out
-    }
-
-    /// The fused kernel ``conv2DMaxPool2x2(_:kernel:bias:window:relu:algorithm:)`` runs for these
-    /// operands, or `nil` when it runs the two ops: the pair must have one, and when a gradient is
-    /// needed only the direct first layer records its own, on an input that needs none.
-    static func fusedPoolKernel(_ input: Tensor, kernel: Tensor, bias: Tensor?, window: Window2D,
-                                algorithm: ConvolutionAlgorithm) -> ConvolutionAlgorithm.FusedPoolKernel? {
-        guard let fused = algorithm.fusedPoolKernel(window, kernelH: kernel.shape[0], kernelW: kernel.shape[1],
-                                                    channels: input.shape[3], filters: kernel.shape[3], batch: input.shape[0],
-                                                    prepared: PackedWeights.applies(to: kernel)) else { return nil }
-        let needsGradient = input.node != nil || kernel.node != nil || bias?.node != nil
-        return !needsGradient || (fused == .oneChannel && input.node == nil) ? fused : nil
     }
 
     /// Kernel and bias gradients of a one-input-channel convolution from its output gradient `g`
