@@ -30,9 +30,11 @@ let package = Package(
         // Trains from Keras's initial weights without shuffling, for a step-by-step comparison
         // with Keras (scripts/keras_parity.py).
         .executableTarget(name: "KerasParity", dependencies: ["Fovea"], path: "Examples/KerasParity"),
+        // What the test targets share: the strict gradient check and its inputs.
+        .target(name: "FoveaTestSupport", dependencies: ["Fovea"], path: "Tests/Support"),
         .testTarget(name: "KernelTests", dependencies: ["Fovea", "CFoveaKernels"]),
-        .testTarget(name: "TensorTests", dependencies: ["Fovea"]),
-        .testTarget(name: "LayerTests", dependencies: ["Fovea"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "TensorTests", dependencies: ["Fovea", "FoveaTestSupport"]),
+        .testTarget(name: "LayerTests", dependencies: ["Fovea", "FoveaTestSupport"], resources: [.copy("Fixtures")]),
         .testTarget(name: "TrainingTests", dependencies: ["Fovea"], resources: [.copy("Fixtures")]),
         .testTarget(name: "DataTests", dependencies: ["Fovea"]),
         .testTarget(name: "ImageTests", dependencies: ["Fovea", "CFoveaImageCodecs", "CZlib"], resources: [.copy("Fixtures")]),

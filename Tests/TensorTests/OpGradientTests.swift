@@ -1,5 +1,6 @@
 import XCTest
 import Fovea
+import FoveaTestSupport
 
 final class OpGradientTests: XCTestCase {
     let a = awayFromZero([2, 3], seed: 1), b = awayFromZero([2, 3], seed: 2)
