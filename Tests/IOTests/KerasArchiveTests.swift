@@ -6,7 +6,7 @@ final class KerasArchiveTests: XCTestCase {
     func testKerasSavedSequentialPredictsKerassNumbers() throws {
         let model = try Sequential.loadKeras(from: try fixture("keras_cnn.keras"))
         XCTAssertEqual(model.name, "fixture_cnn")
-        XCTAssertEqual(model.layers.map(\.typeName), ["InputLayer", "Conv2D", "Conv2D", "MaxPooling2D", "Dropout", "Conv2D",
+        XCTAssertEqual(model.layers.map(\.typeName), ["Conv2D", "Conv2D", "MaxPooling2D", "Dropout", "Conv2D",
                                                       "AveragePooling2D", "Flatten", "Dense", "Activation", "Dropout", "Dense"])
         XCTAssertEqual(model.parameterCount, 618)
         let x = try Tensor.readNumPy(from: try fixture("keras_cnn_input.npy"))
@@ -33,13 +33,13 @@ final class KerasArchiveTests: XCTestCase {
     }
 
     func testUnsupportedLayerIsNamed() {
-        assertFoveaError(containing: ["keras_unsupported.keras", "'batch_normalization'", "BatchNormalization", "not supported"]) {
+        assertFoveaError(containing: ["keras_unsupported.keras", "'batch_normalization'", "BatchNormalization", "not registered"]) {
             try Sequential.loadKeras(from: try fixture("keras_unsupported.keras"))
         }
     }
 
     func testBranchingFunctionalModelIsRefusedWithTheReason() {
-        assertFoveaError(containing: ["keras_branching.keras", "layer 'add' takes 2 inputs", "single chain"]) {
+        assertFoveaError(containing: ["keras_branching.keras", "'add'", "'Add' is not registered"]) {
             try Sequential.loadKeras(from: try fixture("keras_branching.keras"))
         }
     }
@@ -104,7 +104,7 @@ final class KerasArchiveTests: XCTestCase {
     func testWrittenConfigHasKerasSerializationFields() throws {
         let model = try Sequential([Input(shape: [6, 6, 1]), Conv2D(filters: 2, kernelSize: 3, kernelRegularizer: .l1l2(l1: 0, l2: 0.01)),
                                     Flatten(), Dropout(0.5), Dense(2)], name: "small")
-        let config = try model.kerasConfig()
+        let config = try XCTUnwrap(try JSONSerialization.jsonObject(with: try model.kerasConfig().data()) as? [String: Any])
         XCTAssertEqual(config["class_name"] as? String, "Sequential")
         XCTAssertEqual(config["module"] as? String, "keras")
         let layers = try XCTUnwrap((config["config"] as? [String: Any])?["layers"] as? [[String: Any]])
@@ -130,7 +130,7 @@ final class KerasArchiveTests: XCTestCase {
             override func forward(_ input: Tensor, training: Bool) throws -> Tensor { input * 2 }
         }
         let model = try Sequential([Input(shape: [3]), Doubler(name: "doubler"), Dense(1)])
-        assertFoveaError(containing: ["'doubler'", "Doubler", ".keras"]) { try model.kerasArchive() }
+        assertFoveaError(containing: ["'doubler'", "Doubler", "ConfigurableLayer"]) { try model.kerasArchive() }
     }
 
     func testMismatchedWeightsAreNamed() throws {

@@ -79,34 +79,53 @@ enum KerasLegacyH5 {
         return result
     }
 
-    /// Checks every stored layer's arrays against the model's layers with variables, paired in
-    /// order, then sets them all: on any mismatch the model is left unchanged.
-    static func assign(_ stored: [LayerWeights], from h5: HDF5Reader, to model: Sequential) throws {
-        let targets = model.layers.filter { !$0.variables.isEmpty }
-        guard stored.count == targets.count else {
-            throw FoveaError("\(h5.file): holds weights for \(stored.count) layers (\(stored.map(\.name).joined(separator: ", "))) but model '\(model.name)' has \(targets.count) layers with weights (\(targets.map(\.name).joined(separator: ", "))); Keras pairs them in order")
+    /// Checks the stored layers' arrays against the model's layers with variables, then sets them all:
+    /// on any mismatch that is not skipped the model is left unchanged. Layers pair in order (Keras's
+    /// default, and how the weight files Keras publishes for its applications are matched) or, with
+    /// `byName`, by name (stored layers the model lacks are ignored). Each layer's variables are in
+    /// Keras's legacy order (trainable first). With `skipMismatch`, a layer whose weight count or
+    /// shapes differ is left as it is and named in the result, as Keras's `skip_mismatch` does.
+    @discardableResult
+    static func assign(_ stored: [LayerWeights], from h5: HDF5Reader, to model: Model, byName: Bool = false,
+                       skipMismatch: Bool = false) throws -> [String] {
+        let targets = model.layers.filter { !$0.legacyOrderedVariables.isEmpty }
+        var pairs: [(Layer, LayerWeights)] = []
+        if byName {
+            let byLayerName = Dictionary(targets.map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
+            pairs = stored.compactMap { source in byLayerName[source.name].map { ($0, source) } }
+        } else {
+            guard stored.count == targets.count else {
+                throw FoveaError("\(h5.file): holds weights for \(stored.count) layers (\(stored.map(\.name).joined(separator: ", "))) but model '\(model.name)' has \(targets.count) layers with weights (\(targets.map(\.name).joined(separator: ", "))); Keras pairs them in order (use byName: true to match by name)")
+            }
+            pairs = Array(zip(targets, stored))
         }
         var updates: [(Variable, Tensor)] = []
-        for (layer, source) in zip(targets, stored) {
-            let vars = layer.variables
+        var skipped: [String] = []
+        layers: for (layer, source) in pairs {
+            let vars = layer.legacyOrderedVariables
             guard vars.count == source.weights.count else {
+                if skipMismatch { skipped.append(layer.name); continue }
                 throw FoveaError("\(h5.file): layer '\(source.name)' holds \(source.weights.count) weights (\(source.weights.map(\.name).joined(separator: ", "))) but layer '\(layer.name)' (\(layer.typeName)) has \(vars.count) variables")
             }
+            var layerUpdates: [(Variable, Tensor)] = []
             for (v, weight) in zip(vars, source.weights) {
                 let array = try h5.readDataset(at: weight.header, path: "\(source.name)/\(weight.name)")
                 guard array.shape == v.value.shape else {
+                    if skipMismatch { skipped.append(layer.name); continue layers }
                     throw FoveaError("\(h5.file): weight '\(weight.name)' of layer '\(source.name)' has shape \(formatShape(array.shape)) but \(v.name) of layer '\(layer.name)' expects \(formatShape(v.value.shape))")
                 }
-                updates.append((v, array.tensor))
+                layerUpdates.append((v, array.tensor))
             }
+            updates += layerUpdates
         }
         for (v, t) in updates { v.value = t }
+        return skipped
     }
 }
 
-extension Sequential {
+extension Model {
     /// Reads a legacy Keras `.h5` model file (architecture and weights) from its bytes.
-    static func loadKerasH5(bytes: [UInt8], file: String) throws -> Sequential {
+    static func loadKerasH5(bytes: [UInt8], file: String) throws -> Model {
         let h5 = try HDF5Reader(bytes: bytes, file: file)
         guard let root = try h5.objectHeader(at: "") else { throw FoveaError("\(file): has no root group (corrupt?)") }
         let attributes = try h5.attributes(ofObjectAt: root)
@@ -120,31 +139,34 @@ extension Sequential {
         if let version = try KerasLegacyH5.text(attributes, "keras_version", file: file), version.hasPrefix("1.") {
             throw FoveaError("\(file) was written by Keras \(version), whose layer configurations predate Keras 2; Fovea reads .h5 files from Keras 2 and 3. Re-save it with: \(KerasArchive.resaveHint(file))")
         }
-        guard let config = (try? JSONSerialization.jsonObject(with: Data(configText.utf8))) as? [String: Any] else {
-            throw FoveaError("\(file): model_config is not a JSON object (corrupt?)")
-        }
-        let (model, _) = try fromKerasConfig(config, file: file, source: "model_config")
+        let config: JSONValue
+        do { config = try JSONValue(parsing: configText) } catch { throw FoveaError("\(file): model_config is not JSON (corrupt?)") }
+        let model = try fromConfig(config, source: "\(file) [model_config]")
         guard try h5.objectHeader(at: "model_weights") != nil else { throw FoveaError("\(file): has a model_config but no model_weights group (corrupt?)") }
         try KerasLegacyH5.assign(try KerasLegacyH5.layers(in: h5, group: "model_weights"), from: h5, to: model)
         return model
     }
 
     /// Loads Keras weights into this model: a legacy `.h5` weights file (`save_weights("w.h5")` in
-    /// Keras 2) or the weights of a legacy `.h5` model file, paired with this model's layers that
-    /// have variables in order, as Keras's `load_weights` does; or a Keras 3 `.weights.h5`, whose
-    /// paths (`layers/conv2d/vars/0`) follow this model's layer types. The architecture must match:
-    /// a difference in layer count, variable count or shape is an error and changes nothing.
-    public func loadKerasWeights(from url: URL) throws {
+    /// Keras 2 — the form of the weight files Keras publishes for its applications) or the weights of
+    /// a legacy `.h5` model file, paired with this model's layers that have variables in order (Keras's
+    /// default) or, with `byName`, by layer name; or a Keras 3 `.weights.h5`, whose paths
+    /// (`layers/conv2d/vars/0`) follow this model's structure. Shapes must match; with `skipMismatch`
+    /// a legacy file's layer that does not fit is skipped instead (returned by name). Otherwise any
+    /// difference is an error and changes nothing.
+    @discardableResult
+    public func loadKerasWeights(from url: URL, byName: Bool = false, skipMismatch: Bool = false) throws -> [String] {
         let bytes = try NumPy.readBytes(url)
         let h5 = try HDF5Reader(bytes: bytes, file: url.path)
         guard let root = try h5.objectHeader(at: "") else { throw FoveaError("\(url.path): has no root group (corrupt?)") }
         let attributes = try h5.attributes(ofObjectAt: root)
         if attributes["layer_names"] != nil || attributes["layer_names0"] != nil {
-            try KerasLegacyH5.assign(try KerasLegacyH5.layers(in: h5, group: ""), from: h5, to: self)
+            return try KerasLegacyH5.assign(try KerasLegacyH5.layers(in: h5, group: ""), from: h5, to: self, byName: byName, skipMismatch: skipMismatch)
         } else if try h5.objectHeader(at: "model_weights") != nil {
-            try KerasLegacyH5.assign(try KerasLegacyH5.layers(in: h5, group: "model_weights"), from: h5, to: self)
-        } else {
-            try KerasWeightStore(h5: h5, file: url.path).assign(to: self, paths: kerasVariablePaths())
+            return try KerasLegacyH5.assign(try KerasLegacyH5.layers(in: h5, group: "model_weights"), from: h5, to: self, byName: byName, skipMismatch: skipMismatch)
         }
+        guard !byName else { throw FoveaError("\(url.path) is a Keras 3 weights file, whose weights follow the model's structure; byName applies to legacy .h5 weight files") }
+        try KerasWeightStore(h5: h5, file: url.path).assign(to: self)
+        return []
     }
 }

@@ -12,7 +12,7 @@ public enum Architecture: String, CaseIterable, Sendable {
     case deepCNN = "deep-cnn"
 
     /// Builds the network for `inputShape` (default MNIST's 28×28×1) with `classes` outputs.
-    public func make(inputShape: [Int] = [28, 28, 1], classes: Int = 10, seed: UInt64? = nil) throws -> Sequential {
+    public func make(inputShape: [Int] = [28, 28, 1], classes: Int = 10, seed: UInt64? = nil) throws -> Model {
         var layers: [Layer] = [Input(shape: inputShape)]
         switch self {
         case .dense:

@@ -2,12 +2,13 @@ import Foundation
 
 /// 2-D convolution (Keras `Conv2D`): `filters` kernels of `kernelSize` slid over the image,
 /// plus bias, then the activation. Kernel shape `(kh, kw, inChannels, filters)`, as in Keras.
-public final class Conv2D: Layer {
+public final class Conv2D: Layer, ConfigurableLayer {
     public let filters: Int
     public let kernelSize: (Int, Int)
     public let strides: (Int, Int)
     public let padding: Padding
     public let dataFormat: DataFormat
+    public override var channelsFirst: Bool { dataFormat == .channelsFirst }
     public let dilationRate: (Int, Int)
     public let activation: Activation
     public let useBias: Bool
@@ -91,12 +92,18 @@ public final class Conv2D: Layer {
     }
 
     public override func forward(_ input: Tensor, training: Bool) throws -> Tensor {
+        try forward(input, activation: activation)
+    }
+
+    /// The convolution with `activation` in place of the layer's own (a fusion pass runs a following
+    /// ReLU layer inside the convolution). ReLU is fused into the convolution's kernel.
+    func forward(_ input: Tensor, activation: Activation, kernel k: Tensor? = nil, bias b: Tensor?? = nil) throws -> Tensor {
         let shape = input.optionalShape
         let (h, w, _) = try spatial(shape)
         let win = try window(h: h, w: w, shape: shape)
         let x = dataFormat == .channelsLast ? input : input.transposed([0, 2, 3, 1])
-        let fuseRelu = activation.name == "relu"
-        var y = Tensor.conv2D(x, kernel: kernel!.tracked, bias: bias?.tracked, window: win, relu: fuseRelu,
+        let fuseRelu = activation.kind == .relu
+        var y = Tensor.conv2D(x, kernel: k ?? kernel!.tracked, bias: b ?? bias?.tracked, window: win, relu: fuseRelu,
                                algorithm: algorithm)
         if !fuseRelu { y = activation(y) }
         return dataFormat == .channelsLast ? y : y.transposed([0, 3, 1, 2])
@@ -110,8 +117,8 @@ public final class Conv2D: Layer {
     /// pooled gradient and each window's winner, not a full-size convolution gradient.
     /// `nil` when the pair does not qualify; the caller then runs the two layers.
     func forwardFused(with pool: MaxPooling2D, _ input: Tensor) throws -> Tensor? {
-        let relu = activation.name == "relu"
-        guard dataFormat == .channelsLast, pool.dataFormat == .channelsLast, relu || activation.name == "linear",
+        let relu = activation.kind == .relu
+        guard dataFormat == .channelsLast, pool.dataFormat == .channelsLast, relu || activation.kind == .linear,
               pool.poolSize == (2, 2), pool.strides == (2, 2), pool.padding == .valid, input.rank == 4 else { return nil }
         let shape = input.optionalShape
         try buildIfNeeded(inputShape: shape)
@@ -121,58 +128,30 @@ public final class Conv2D: Layer {
         return Tensor.fusedConv2DMaxPool2x2(input, kernel: kernel!.tracked, bias: bias?.tracked, window: win, relu: relu,
                                             algorithm: algorithm)
     }
-}
 
-/// 1-D convolution (Keras `Conv1D`) over `(batch, steps, channels)`; kernel `(k, inChannels, filters)`.
-public final class Conv1D: Layer {
-    public let filters: Int, kernelSize: Int, strides: Int, dilationRate: Int
-    public let padding: Padding
-    public let activation: Activation
-    public let useBias: Bool
-    public let kernelInitializer: Initializer, biasInitializer: Initializer
-    public let kernelRegularizer: Regularizer?, biasRegularizer: Regularizer?
-    public private(set) var kernel: Variable?
-    public private(set) var bias: Variable?
-
-    public init(filters: Int, kernelSize: Int, strides: Int = 1, padding: Padding = .valid, dilationRate: Int = 1,
-                activation: Activation = .linear, useBias: Bool = true,
-                kernelInitializer: Initializer = .glorotUniform, biasInitializer: Initializer = .zeros,
-                kernelRegularizer: Regularizer? = nil, biasRegularizer: Regularizer? = nil, name: String? = nil) {
-        self.filters = filters; self.kernelSize = kernelSize; self.strides = strides; self.padding = padding
-        self.dilationRate = dilationRate; self.activation = activation; self.useBias = useBias
-        self.kernelInitializer = kernelInitializer; self.biasInitializer = biasInitializer
-        self.kernelRegularizer = kernelRegularizer; self.biasRegularizer = biasRegularizer
-        super.init(name: name)
+    public override func forwardFLOPs(inputShapes: [[Int]], outputShapes: [[Int]]) -> Double {
+        let cin = Double(dataFormat == .channelsLast ? inputShapes[0][3] : inputShapes[0][1])
+        return 2 * Double(outputShapes[0].reduce(1, *)) * Double(kernelSize.0 * kernelSize.1) * cin
     }
 
-    func window(_ shape: [Int?]) throws -> Window2D {
-        guard shape.count == 3, let steps = shape[1], shape[2] != nil else { throw shapeError(shape, "a rank-3 input (batch, steps, channels)") }
-        if strides > 1 && dilationRate > 1 {
-            throw FoveaError("\(name) (Conv1D): strides > 1 cannot be combined with dilationRate > 1")
-        }
-        guard let cols = WindowAxis(input: steps, kernel: kernelSize, stride: strides, dilation: dilationRate, padding: padding) else {
-            throw shapeError(shape, "at least as many steps as the (dilated) kernel of \(kernelSize) with 'valid' padding")
-        }
-        return Window2D(rows: WindowAxis(input: 1, kernel: 1, stride: 1, padding: .valid)!, columns: cols)
+    public typealias Configuration = ConvolutionConfiguration
+    /// Grouped convolution, LoRA adapters and quantization are not implemented yet: Keras's defaults only.
+    public static var acceptedDefaults: [String: JSONValue] { ConvolutionConfiguration.acceptedDefaults }
+
+    public var configuration: Configuration {
+        var c = ConvolutionConfiguration(filters: filters, kernelSize: KerasInts(kernelSize))
+        c.strides = KerasInts(strides); c.padding = padding; c.dataFormat = dataFormat; c.dilationRate = KerasInts(dilationRate)
+        c.activation = activation; c.useBias = useBias; c.kernelInitializer = kernelInitializer; c.biasInitializer = biasInitializer
+        c.kernelRegularizer = kernelRegularizer; c.biasRegularizer = biasRegularizer
+        c.kernelConstraint = kernelConstraint; c.biasConstraint = biasConstraint
+        return c
     }
 
-    public override func outputShape(for inputShape: [Int?]) throws -> [Int?] {
-        [inputShape.first ?? nil, try window(inputShape).columns.output, filters]
-    }
-
-    public override func build(inputShape: [Int?]) throws {
-        kernel = addWeight("kernel", shape: [kernelSize, inputShape[2]!, filters], initializer: kernelInitializer,
-                           regularizer: kernelRegularizer)
-        if useBias { bias = addWeight("bias", shape: [filters], initializer: biasInitializer, regularizer: biasRegularizer) }
-    }
-
-    public override func forward(_ input: Tensor, training: Bool) throws -> Tensor {
-        let win = try window(input.optionalShape)
-        let x = input.reshaped([input.shape[0], 1, input.shape[1], input.shape[2]])
-        let k = kernel!.tracked
-        let fuseRelu = activation.name == "relu"
-        let y = Tensor.conv2D(x, kernel: k.reshaped([1] + k.shape), bias: bias?.tracked, window: win, relu: fuseRelu)
-        let out = y.reshaped([y.shape[0], y.shape[2], y.shape[3]])
-        return fuseRelu ? out : activation(out)
+    public convenience init(configuration c: Configuration, name: String?) throws {
+        self.init(filters: c.filters, kernelSize: try c.kernelSize.pair("kernel_size"), strides: try c.strides.pair("strides"),
+                  padding: c.padding, dataFormat: c.dataFormat, dilationRate: try c.dilationRate.pair("dilation_rate"),
+                  activation: c.activation, useBias: c.useBias, kernelInitializer: c.kernelInitializer,
+                  biasInitializer: c.biasInitializer, kernelRegularizer: c.kernelRegularizer, biasRegularizer: c.biasRegularizer,
+                  kernelConstraint: c.kernelConstraint, biasConstraint: c.biasConstraint, name: name)
     }
 }

@@ -1,0 +1,60 @@
+import Foundation
+
+/// An activation function by Keras's name (`"relu"`, `"softmax"`, …), usable in any layer that takes
+/// one (`Conv2D(activation:)`, `Dense(activation:)`, `ActivationLayer`). Identity is the ``Kind``:
+/// fusion passes and the training step switch over it, never over names.
+public struct Activation: Sendable, Equatable, Hashable {
+    /// The activations Fovea implements, by Keras's name.
+    public enum Kind: String, Sendable, CaseIterable {
+        case linear, relu, sigmoid, tanh, softmax
+    }
+
+    public let kind: Kind
+    public init(_ kind: Kind) { self.kind = kind }
+
+    /// Keras's name.
+    public var name: String { kind.rawValue }
+
+    public func callAsFunction(_ x: Tensor) -> Tensor {
+        switch kind {
+        case .linear: return x
+        case .relu: return x.relu()
+        case .sigmoid: return x.sigmoid()
+        case .tanh: return x.tanh()
+        case .softmax: return x.softmax()
+        }
+    }
+
+    public static let linear = Activation(.linear)
+    public static let relu = Activation(.relu)
+    public static let sigmoid = Activation(.sigmoid)
+    public static let tanh = Activation(.tanh)
+    public static let softmax = Activation(.softmax)
+
+    /// Looks an activation up by Keras's name; the error lists the names Fovea knows.
+    public init(named name: String) throws {
+        guard let kind = Kind(rawValue: name) else {
+            throw FoveaError("unknown activation '\(name)'; Fovea implements \(Kind.allCases.map(\.rawValue).joined(separator: ", "))")
+        }
+        self.kind = kind
+    }
+}
+
+extension Activation: Codable {
+    /// Keras writes a built-in activation as its name; a serialized function object
+    /// (`{"class_name": "function", "config": "relu"}`) names it in `config`.
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.singleValueContainer()
+        if let name = try? c.decode(String.self) { try self.init(named: name); return }
+        let object = try KerasObject(from: decoder)
+        guard let name = object.config.stringValue else {
+            throw FoveaError("activation \(object.className) is not a built-in activation Fovea knows")
+        }
+        try self.init(named: name)
+    }
+
+    public func encode(to encoder: Encoder) throws {
+        var c = encoder.singleValueContainer()
+        try c.encode(name)
+    }
+}
