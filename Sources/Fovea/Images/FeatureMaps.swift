@@ -5,7 +5,7 @@ extension Model {
     /// kept, nothing fused) and returns every call's output in the order they run; the last is the
     /// model's output. A layer called twice appears twice; the Input is not listed.
     public func layerOutputs(_ input: Tensor) throws -> [(layer: Layer, output: Tensor)] {
-        try prepare(forInputs: [input])
+        try prepare(for: input)
         let graph = try builtGraph()
         guard graph.inputs.count == 1 else { throw FoveaError("model \(name) has \(graph.inputs.count) inputs; layerOutputs takes models of one input") }
         return try GradientRecording.withoutGradients {

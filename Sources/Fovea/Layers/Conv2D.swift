@@ -64,6 +64,7 @@ public final class Conv2D: Layer, ConfigurableLayer {
         guard filters > 0, kernelSize.0 > 0, kernelSize.1 > 0, strides.0 > 0, strides.1 > 0, dilationRate.0 > 0, dilationRate.1 > 0 else {
             throw FoveaError("\(name) (Conv2D): filters, kernelSize, strides and dilationRate must be positive")
         }
+        guard padding != .causal else { throw FoveaError("\(name) (Conv2D): 'causal' padding is for 1-D convolutions; use 'valid' or 'same'") }
         if (strides.0 > 1 || strides.1 > 1) && (dilationRate.0 > 1 || dilationRate.1 > 1) {
             throw FoveaError("\(name) (Conv2D): strides > 1 cannot be combined with dilationRate > 1 (Keras forbids it); got strides \(strides), dilationRate \(dilationRate)")
         }

@@ -199,6 +199,14 @@ open class Layer {
         }
     }
 
+    /// The one-tensor check of the hot path: no `[Int?]` copy of the shape unless it fails.
+    func checkCompatible(_ shape: [Int], with built: [Int?]) throws {
+        guard shape.count == built.count else { return try checkCompatible(shape.map { Optional($0) }, with: built) }
+        for axis in 1..<Swift.max(1, shape.count) where built[axis] != nil && built[axis] != shape[axis] {
+            return try checkCompatible(shape.map { Optional($0) }, with: built)
+        }
+    }
+
     func checkCompatible(_ shape: [Int?], with built: [Int?]) throws {
         let matches = shape.count == built.count && zip(shape.dropFirst(), built.dropFirst()).allSatisfy { a, b in
             a == nil || b == nil || a == b
@@ -211,7 +219,11 @@ open class Layer {
     /// Runs the layer on `input`, building it first if needed.
     public func callAsFunction(_ input: Tensor, training: Bool = false) throws -> Tensor {
         // The concrete shape (batch included) so errors show exactly what was passed.
-        try buildIfNeeded(inputShapes: [input.optionalShape])
+        if let built = builtInputShapes, built.count == 1 {
+            try checkCompatible(input.shape, with: built[0])
+        } else {
+            try buildIfNeeded(inputShapes: [input.optionalShape])
+        }
         return try forward(input, training: training)
     }
 

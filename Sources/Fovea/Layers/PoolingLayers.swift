@@ -40,6 +40,7 @@ public class Pooling2DBase: Layer {
         guard poolSize.0 > 0, poolSize.1 > 0, strides.0 > 0, strides.1 > 0 else {
             throw FoveaError("\(name) (\(typeName)): poolSize and strides must be positive")
         }
+        guard padding != .causal else { throw FoveaError("\(name) (\(typeName)): padding must be 'valid' or 'same'") }
         let (h, w, _) = try layout(shape)
         guard let rows = WindowAxis(input: h, kernel: poolSize.0, stride: strides.0, padding: padding),
               let cols = WindowAxis(input: w, kernel: poolSize.1, stride: strides.1, padding: padding) else {

@@ -80,13 +80,29 @@ struct ExecutionPlan {
     func run(_ inputs: [Tensor], training: Bool, logits: Node?) throws -> [Tensor] {
         var values = [Tensor?](repeating: nil, count: slotCount)
         for (slot, x) in zip(inputSlots, inputs) { values[slot] = x }
+        try run(&values, training: training, logits: logits)
+        return outputSlots.map { values[$0]! }
+    }
+
+    /// Runs the plan of a one-input, one-output model on data.
+    func run(_ input: Tensor, training: Bool) throws -> Tensor {
+        var values = [Tensor?](repeating: nil, count: slotCount)
+        values[inputSlots[0]] = input
+        try run(&values, training: training, logits: nil)
+        return values[outputSlots[0]]!
+    }
+
+    private func run(_ values: inout [Tensor?], training: Bool, logits: Node?) throws {
         for step in steps {
-            let xs = step.inputSlots.map { values[$0]! }
-            let ys = try Self.run(step.operation, xs, training: training, logits: logits)
-            for (slot, y) in zip(step.outputSlots, ys) { values[slot] = y }
+            // A plain call of one input and one output (most steps) takes the layer's one-tensor path.
+            if case .layer(let node) = step.operation, node !== logits, step.inputSlots.count == 1, step.outputSlots.count == 1 {
+                values[step.outputSlots[0]] = try node.layer(values[step.inputSlots[0]]!, training: node.training ?? training)
+            } else {
+                let ys = try Self.run(step.operation, step.inputSlots.map { values[$0]! }, training: training, logits: logits)
+                for (slot, y) in zip(step.outputSlots, ys) { values[slot] = y }
+            }
             for slot in step.releases { values[slot] = nil }
         }
-        return outputSlots.map { values[$0]! }
     }
 
     private static func run(_ operation: Operation, _ xs: [Tensor], training: Bool, logits: Node?) throws -> [Tensor] {

@@ -83,12 +83,9 @@ final class Graph {
 
         // Every tensor a node reads must come from the inputs.
         var computable = inputIDs
-        for node in nodes {
+        for node in nodes where !node.isInput {
             for t in node.inputs where !computable.contains(ObjectIdentifier(t)) {
-                throw FoveaError("model \(model): graph disconnected: input \(formatShape(t.shape)) of layer '\(node.layer.name)' (\(node.layer.typeName)) comes from layer '\(t.layer.name)', which the model's inputs do not reach; add its Input to the model's inputs")
-            }
-            if node.isInput && !inputIDs.contains(ObjectIdentifier(node.output(0))) {
-                throw FoveaError("model \(model): graph disconnected: Input '\(node.layer.name)' \(formatShape(node.outputShapes[0])) feeds the outputs but is not among the model's inputs")
+                throw FoveaError("model \(model): graph disconnected: input \(formatShape(t.shape)) of layer '\(node.layer.name)' (\(node.layer.typeName)) comes from '\(t.layer.name)' (\(t.layer.typeName)), which the model's inputs do not reach; add that Input to the model's inputs")
             }
             for t in node.outputs { computable.insert(ObjectIdentifier(t)) }
         }

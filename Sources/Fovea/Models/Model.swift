@@ -45,6 +45,18 @@ open class Model: Layer {
         try self.init(inputs: [inputs], outputs: [outputs], name: name, seed: seed)
     }
 
+    /// A functional model with one input and several outputs.
+    public convenience init(inputs: some SymbolicTensorConvertible, outputs: [any SymbolicTensorConvertible], name: String? = nil,
+                            seed: UInt64? = nil) throws {
+        try self.init(inputs: [inputs], outputs: outputs, name: name, seed: seed)
+    }
+
+    /// A functional model with several inputs and one output.
+    public convenience init(inputs: [any SymbolicTensorConvertible], outputs: some SymbolicTensorConvertible, name: String? = nil,
+                            seed: UInt64? = nil) throws {
+        try self.init(inputs: inputs, outputs: [outputs], name: name, seed: seed)
+    }
+
     /// A model whose graph is set later (`Sequential`).
     init(name: String?, seed: UInt64?) {
         self.modelSeed = seed ?? Seeds.default
@@ -148,14 +160,29 @@ open class Model: Layer {
 
     /// Runs the model on data (one input, one output).
     public override func callAsFunction(_ input: Tensor, training: Bool = false) throws -> Tensor {
-        try prepare(forInputs: [input])
-        let outputs = try run([input], training: training)
-        guard outputs.count == 1 else { throw FoveaError("model \(name) has \(outputs.count) outputs; use call(_:training:) for all of them") }
-        return outputs[0]
+        try prepare(for: input)
+        let graph = try builtGraph()
+        guard graph.inputs.count == 1, graph.outputs.count == 1 else {
+            throw FoveaError("model \(name) has \(graph.inputs.count) inputs and \(graph.outputs.count) outputs; use call(_:training:)")
+        }
+        try checkInput(input, graph.inputs[0])
+        return try graph.plan(inference: !training && !GradientRecording.isEnabled).run(input, training: training)
     }
 
-    /// Called before the model runs on `inputs`: a `Sequential` builds itself from the first data it sees.
-    func prepare(forInputs inputs: [Tensor]) throws {}
+    /// Checks that data fits a model input (samples first).
+    func checkInput(_ x: Tensor, _ input: SymbolicTensor) throws {
+        let expected = input.shape
+        guard x.rank == expected.count else { throw inputError(x, expected) }
+        for axis in 1..<Swift.max(1, x.rank) where expected[axis] != nil && expected[axis] != x.shape[axis] { throw inputError(x, expected) }
+    }
+
+    private func inputError(_ x: Tensor, _ expected: [Int?]) -> FoveaError {
+        FoveaError("model \(name): input of shape \(formatShape(x.optionalShape)) does not match \(formatShape(expected)) (samples first)")
+    }
+
+    /// Called before the model runs on data whose first input is `x`: a `Sequential` builds itself
+    /// from the first data it sees.
+    func prepare(for x: Tensor) throws {}
 
     /// Runs the graph on data. `logits`: the output node whose softmax the loss fuses; that node
     /// returns its logits instead.
@@ -164,12 +191,7 @@ open class Model: Layer {
         guard inputs.count == graph.inputs.count else {
             throw FoveaError("model \(name) takes \(graph.inputs.count) input\(graph.inputs.count == 1 ? "" : "s"), got \(inputs.count)")
         }
-        for (x, input) in zip(inputs, graph.inputs) {
-            let expected = input.shape
-            guard x.rank == expected.count, zip(x.shape.dropFirst(), expected.dropFirst()).allSatisfy({ $1 == nil || $0 == $1 }) else {
-                throw FoveaError("model \(name): input of shape \(formatShape(x.optionalShape)) does not match \(formatShape(expected)) (samples first)")
-            }
-        }
+        for (x, input) in zip(inputs, graph.inputs) { try checkInput(x, input) }
         let plan = graph.plan(inference: !training && !GradientRecording.isEnabled)
         return try plan.run(inputs, training: training, logits: logits)
     }

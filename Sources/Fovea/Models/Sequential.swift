@@ -91,8 +91,8 @@ open class Sequential: Model {
         try start(from: Input(shape: shape))
     }
 
-    override func prepare(forInputs inputs: [Tensor]) throws {
-        guard inputLayer == nil, let x = inputs.first, x.rank >= 1 else { return }
+    override func prepare(for x: Tensor) throws {
+        guard inputLayer == nil, x.rank >= 1 else { return }
         try build(inputShape: Array(x.shape.dropFirst()))
     }
 

@@ -19,9 +19,12 @@ final class CompiledState {
     /// The variables the optimizer updates: the trainable ones when the model was compiled (or, for a
     /// model compiled before it knew its input shape, at its first training step). As in Keras, freezing
     /// or unfreezing a layer takes effect at the next `compile`.
-    var trainableVariables: [Variable]?
+    var trainableVariables: [Variable]? { didSet { trainedSet = trainableVariables.map { Set($0.map(ObjectIdentifier.init)) } } }
+    /// ``trainableVariables`` as a set, for the training step's recording.
+    private(set) var trainedSet: Set<ObjectIdentifier>?
     init(optimizer: Optimizer, loss: Loss, metrics: [Metric], trainableVariables: [Variable]?) {
-        self.optimizer = optimizer; self.loss = loss; self.metrics = metrics; self.trainableVariables = trainableVariables
+        self.optimizer = optimizer; self.loss = loss; self.metrics = metrics
+        defer { self.trainableVariables = trainableVariables }
     }
 }
 
@@ -60,7 +63,7 @@ extension Model {
     /// recording. When the output is a softmax and the loss a cross-entropy on probabilities, the two
     /// run as one fused op on the logits (the prediction returned is then the logits).
     func forwardLoss(_ x: Tensor, _ y: Tensor, loss: Loss, training: Bool) throws -> (loss: Tensor, prediction: Tensor) {
-        try prepare(forInputs: [x])
+        try prepare(for: x)
         let graph = try builtGraph()
         guard graph.inputs.count == 1, graph.outputs.count == 1 else {
             throw FoveaError("model \(name) has \(graph.inputs.count) inputs and \(graph.outputs.count) outputs; fit and evaluate train models of one input and one output")
@@ -85,10 +88,15 @@ extension Model {
     /// once the step has succeeded.
     func defaultTrainStep(_ x: Tensor, _ y: Tensor) throws -> StepResult {
         let state = try compiled
-        let (loss, prediction) = try forwardLoss(x, y, loss: state.loss, training: true)
-        let total = regularizationLosses().reduce(loss, +)
-        if state.trainableVariables == nil { state.trainableVariables = trainableVariables }
+        if state.trainableVariables == nil {
+            try prepare(for: x)
+            state.trainableVariables = trainableVariables
+        }
         let variables = state.trainableVariables!
+        let (total, prediction) = try GradientRecording.$trainedVariables.withValue(state.trainedSet) {
+            let (loss, prediction) = try forwardLoss(x, y, loss: state.loss, training: true)
+            return (regularizationLosses().reduce(loss, +), prediction)
+        }
         let grads = gradients(of: total, wrt: variables)
         state.optimizer.apply(gradients: grads, to: variables)
         applyConstraints()
@@ -217,7 +225,7 @@ extension Model {
             (trainX, trainY) = (x.slice(batch: 0..<splitAt), y.slice(batch: 0..<splitAt))
             validation = (x.slice(batch: splitAt..<n), y.slice(batch: splitAt..<n))
         }
-        try prepare(forInputs: [x])
+        try prepare(for: x)
         let n = trainX.shape[0]
         let steps = (n + batchSize - 1) / batchSize
         let fingerprint = contentFingerprint([trainX, trainY])
@@ -353,7 +361,7 @@ extension Model {
     public func predict(_ x: Tensor, batchSize: Int = 32) throws -> Tensor {
         guard x.rank >= 1, x.shape[0] > 0 else { throw FoveaError("predict: x has no samples") }
         guard batchSize > 0 else { throw FoveaError("predict: batchSize must be positive") }
-        try prepare(forInputs: [x])
+        try prepare(for: x)
         if let graph, graph.inputs.count != 1 || graph.outputs.count != 1 {
             throw FoveaError("predict: model \(name) has \(graph.inputs.count) inputs and \(graph.outputs.count) outputs; use predict(_ inputs: [Tensor])")
         }
@@ -377,7 +385,7 @@ extension Model {
             throw FoveaError("predict: the inputs hold different numbers of samples (\(inputs.map { $0.shape.first ?? 0 }))")
         }
         guard batchSize > 0 else { throw FoveaError("predict: batchSize must be positive") }
-        try prepare(forInputs: inputs)
+        if let first = inputs.first { try prepare(for: first) }
         return try GradientRecording.withoutGradients {
             var parts: [[Tensor]] = []
             var start = 0
