@@ -14,7 +14,9 @@ import Foundation
 ///
 /// As Keras's `load_weights_from_hdf5_group` does, the layers of the file that hold weights are
 /// matched to the model's layers that have variables by position, not by name.
-enum KerasLegacyH5 {
+///
+/// `layerNames(in:group:)` and `weights(in:group:)` read any such file without a model.
+public enum KerasLegacyH5 {
     /// The weights of one layer in the file: its name and its datasets, in Keras's variable order.
     struct LayerWeights {
         let name: String
@@ -77,6 +79,29 @@ enum KerasLegacyH5 {
             result.append(LayerWeights(name: name, weights: weights))
         }
         return result
+    }
+
+    /// Every layer listed in `layer_names` of the group at `group` ("" for the root, "model_weights"
+    /// in a model file), with or without weights, in the file's order.
+    public static func layerNames(in h5: HDF5File, group: String) throws -> [String] {
+        let object = group.isEmpty ? "the root group" : "group '\(group)'"
+        guard let header = try h5.reader.objectHeader(at: group) else { throw FoveaError("\(h5.file): has no group '\(group)'") }
+        guard let names = try stringList(try h5.reader.attributes(ofObjectAt: header), "layer_names", in: h5.reader, object: object) else {
+            throw FoveaError("\(h5.file): \(object) has no layer_names attribute, so it holds no Keras weights")
+        }
+        return names
+    }
+
+    /// The arrays of every layer with weights listed in the group at `group` ("" for a weights
+    /// file's root, "model_weights" in a model file), in the file's order, each layer's arrays in
+    /// the order of its `weight_names` (Keras's variable order), named as there (`conv1_conv/kernel`,
+    /// or `conv1_conv/kernel:0` in Keras 2 files).
+    public static func weights(in h5: HDF5File, group: String) throws -> [(layer: String, weights: [(name: String, array: NumPyArray)])] {
+        try layers(in: h5.reader, group: group).map { layer in
+            (layer.name, try layer.weights.map { weight in
+                (weight.name, try h5.reader.readDataset(at: weight.header, path: "\(group.isEmpty ? "" : "\(group)/")\(layer.name)/\(weight.name)"))
+            })
+        }
     }
 
     /// Checks every stored layer's arrays against the model's layers with variables, paired in
@@ -148,3 +173,4 @@ extension Sequential {
         }
     }
 }
+
