@@ -14,7 +14,10 @@ import Foundation
 ///
 /// As Keras's `load_weights_from_hdf5_group` does, the layers of the file that hold weights are
 /// matched to the model's layers that have variables by position, not by name.
-enum KerasLegacyH5 {
+///
+/// `layerNames(in:group:)` and `weights(in:group:)` read any such file without a model;
+/// `encodeModel` and `encodeWeights` write one as Keras 3 does.
+public enum KerasLegacyH5 {
     /// The weights of one layer in the file: its name and its datasets, in Keras's variable order.
     struct LayerWeights {
         let name: String
@@ -77,6 +80,29 @@ enum KerasLegacyH5 {
             result.append(LayerWeights(name: name, weights: weights))
         }
         return result
+    }
+
+    /// Every layer listed in `layer_names` of the group at `group` ("" for the root, "model_weights"
+    /// in a model file), with or without weights, in the file's order.
+    public static func layerNames(in h5: HDF5File, group: String) throws -> [String] {
+        let object = group.isEmpty ? "the root group" : "group '\(group)'"
+        guard let header = try h5.reader.objectHeader(at: group) else { throw FoveaError("\(h5.file): has no group '\(group)'") }
+        guard let names = try stringList(try h5.reader.attributes(ofObjectAt: header), "layer_names", in: h5.reader, object: object) else {
+            throw FoveaError("\(h5.file): \(object) has no layer_names attribute, so it holds no Keras weights")
+        }
+        return names
+    }
+
+    /// The arrays of every layer with weights listed in the group at `group` ("" for a weights
+    /// file's root, "model_weights" in a model file), in the file's order, each layer's arrays in
+    /// the order of its `weight_names` (Keras's variable order), named as there (`conv1_conv/kernel`,
+    /// or `conv1_conv/kernel:0` in Keras 2 files).
+    public static func weights(in h5: HDF5File, group: String) throws -> [(layer: String, weights: [(name: String, array: NumPyArray)])] {
+        try layers(in: h5.reader, group: group).map { layer in
+            (layer.name, try layer.weights.map { weight in
+                (weight.name, try h5.reader.readDataset(at: weight.header, path: "\(group.isEmpty ? "" : "\(group)/")\(layer.name)/\(weight.name)"))
+            })
+        }
     }
 
     /// Checks the stored layers' arrays against the model's layers with variables, then sets them all:
@@ -168,5 +194,106 @@ extension Model {
         guard !byName else { throw FoveaError("\(url.path) is a Keras 3 weights file, whose weights follow the model's structure; byName applies to legacy .h5 weight files") }
         try KerasWeightStore(h5: h5, file: url.path).assign(to: self)
         return []
+    }
+}
+
+// MARK: - Writing
+
+extension KerasLegacyH5 {
+    /// One layer to write: its name and its weights, each named by its Keras path
+    /// (`conv1_conv/kernel`), with its shape and row-major float32 values.
+    public typealias LayerToWrite = (name: String, weights: [(name: String, shape: [Int], values: [Float])])
+
+    /// Keras's `HDF5_OBJECT_HEADER_LIMIT`: a list attribute whose numpy array (every string padded
+    /// to the longest) takes more bytes is split into several attributes.
+    static let objectHeaderLimit = 64_512
+
+    /// A legacy Keras model file, exactly as Keras 3.15's `model.save("m.h5")` (its
+    /// `legacy_h5_format`) writes one, without an optimizer:
+    /// - root attributes `keras_version`, `backend` (variable-length UTF-8 strings) and
+    ///   `model_config` (the JSON text, a variable-length ASCII string in the global heap, so any
+    ///   length fits);
+    /// - group `model_weights` with attributes `layer_names` (every layer, in order, weights or
+    ///   not), `backend` and `keras_version` (variable-length ASCII strings);
+    /// - in it one group per layer with attribute `weight_names` (the weights' paths as a list of
+    ///   variable-length ASCII strings, or an empty float64 array when there are none) and a
+    ///   float32 dataset at each path below the layer's group, and Keras 3's group
+    ///   `top_level_model_weights` (no weights).
+    ///
+    /// A list too long for an object header is split into `layer_names0`, `layer_names1`, … of
+    /// fixed-length strings, as Keras's `save_attributes_to_hdf5_group` does.
+    /// `keras.saving.load_model` loads the file when `modelConfig` is a Keras model config
+    /// (`{"class_name": …, "config": …}`) whose layers match `layers`.
+    public static func encodeModel(modelConfig: String, kerasVersion: String, backend: String,
+                                   layers: [LayerToWrite]) throws -> [UInt8] {
+        guard (try? JSONSerialization.jsonObject(with: Data(modelConfig.utf8))) is [String: Any] else {
+            throw FoveaError("Keras .h5: modelConfig is not a JSON object; pass the model's config as Keras writes it ({\"class_name\": …, \"config\": …})")
+        }
+        let root = HDF5Writer.Group()
+        try root.setAttribute("keras_version", .string(kerasVersion, .utf8))
+        try root.setAttribute("backend", .string(backend, .utf8))
+        try root.setAttribute("model_config", .string(modelConfig, .ascii))
+        try writeWeights(into: try root.group("model_weights"), kerasVersion: kerasVersion, backend: backend, layers: layers)
+        return try HDF5Writer.encode(root)
+    }
+
+    /// A legacy Keras weights file: what Keras's `save_weights_to_hdf5_group` writes on a file's
+    /// root (the `model_weights` group of `encodeModel` as the whole file: `layer_names`,
+    /// `backend`, `keras_version`, one group per layer, `top_level_model_weights`). Keras's
+    /// `model.load_weights("w.h5")` reads it, pairing the layers that have weights in order.
+    public static func encodeWeights(kerasVersion: String, backend: String, layers: [LayerToWrite]) throws -> [UInt8] {
+        let root = HDF5Writer.Group()
+        try writeWeights(into: root, kerasVersion: kerasVersion, backend: backend, layers: layers)
+        return try HDF5Writer.encode(root)
+    }
+
+    /// Keras's `save_weights_to_hdf5_group`.
+    static func writeWeights(into group: HDF5Writer.Group, kerasVersion: String, backend: String, layers: [LayerToWrite]) throws {
+        try setStringList(group, "layer_names", layers.map(\.name))
+        try group.setAttribute("backend", .string(backend, .ascii))
+        try group.setAttribute("keras_version", .string(kerasVersion, .ascii))
+        var seen = Set<String>()
+        for layer in layers + [(name: "top_level_model_weights", weights: [])] {
+            guard !layer.name.isEmpty, !layer.name.contains("/") else {
+                throw FoveaError("Keras .h5: invalid layer name '\(layer.name)' (empty or containing '/')")
+            }
+            guard seen.insert(layer.name).inserted else {
+                throw FoveaError(layer.name == "top_level_model_weights"
+                    ? "Keras .h5: a layer may not be named 'top_level_model_weights', the group Keras 3 keeps for a model's own weights"
+                    : "Keras .h5: two layers are named '\(layer.name)'; Keras's layer names are unique within a model")
+            }
+            let layerGroup = try group.group(layer.name)
+            try setStringList(layerGroup, "weight_names", layer.weights.map(\.name))
+            for weight in layer.weights {
+                do {
+                    try layerGroup.addDataset(weight.name, shape: weight.shape, values: weight.values)
+                } catch let error as FoveaError {
+                    throw FoveaError("Keras .h5: weight '\(weight.name)' of layer '\(layer.name)': \(error.message)")
+                }
+            }
+        }
+    }
+
+    /// Keras's `save_attributes_to_hdf5_group`: a list of names as one attribute (variable-length
+    /// ASCII strings, an empty float64 array for an empty list), or, when the list as a numpy
+    /// array of fixed-length strings would exceed `objectHeaderLimit` bytes, split as
+    /// `np.array_split` splits it into the fewest pieces that fit, stored as `name0`, `name1`, …
+    /// of fixed-length strings (each padded to the longest name of the whole list).
+    static func setStringList(_ group: HDF5Writer.Group, _ name: String, _ list: [String]) throws {
+        if list.isEmpty { return try group.setAttribute(name, .emptyList) }
+        if let long = list.first(where: { $0.utf8.count > objectHeaderLimit }) {
+            throw FoveaError("Keras .h5: the name '\(long.prefix(40))…' in \(name) has \(long.utf8.count) bytes; Keras stores names of at most \(objectHeaderLimit) bytes")
+        }
+        let itemSize = max(1, list.map(\.utf8.count).max()!)
+        var pieces = 1
+        while (list.count + pieces - 1) / pieces * itemSize > objectHeaderLimit { pieces += 1 }
+        guard pieces > 1 else { return try group.setAttribute(name, .strings(list, .ascii)) }
+        // np.array_split: the first count % pieces pieces hold one more element.
+        var start = 0
+        for piece in 0..<pieces {
+            let size = list.count / pieces + (piece < list.count % pieces ? 1 : 0)
+            try group.setAttribute("\(name)\(piece)", .fixedLengthStrings(Array(list[start..<(start + size)]), itemSize: itemSize))
+            start += size
+        }
     }
 }
