@@ -100,20 +100,20 @@ extension Tensor {
         let x = input.detached, wt = kernel.detached, b = bias?.detached
         let direct = kh == 1 && kw == 1 && window.rows.stride == 1 && window.columns.stride == 1
             && window.rows.padBefore == 0 && window.columns.padBefore == 0 && oh == h && ow == w
+        let split = n >= ThreadPool.threadCount
+        let inner = split ? 1 : nil as Int?
         func im2col(_ block: Range<Int>, group: Int, _ cols: UnsafeMutablePointer<Float>) {
             Kernels.im2colGroup(input: x.storage.pointer + block.lowerBound * h * w * c, batch: block.count, height: h, width: w,
                                 channels: c, channelBegin: group * cg, groupChannels: cg, kernelH: kh, kernelW: kw,
                                 strideH: window.rows.stride, strideW: window.columns.stride,
                                 dilationH: window.rows.dilation, dilationW: window.columns.dilation,
                                 padTop: window.rows.padBefore, padLeft: window.columns.padBefore,
-                                outH: oh, outW: ow, output: cols, threads: 1)
+                                outH: oh, outW: ow, output: cols, threads: inner)
         }
         let blockImages = Swift.max(1, convolutionBlockFloats / Swift.max(1, positions * patch))
         func blocks(_ samples: Range<Int>) -> [Range<Int>] {
             stride(from: samples.lowerBound, to: samples.upperBound, by: blockImages).map { $0..<Swift.min($0 + blockImages, samples.upperBound) }
         }
-        let split = n >= ThreadPool.threadCount
-        let inner = split ? 1 : nil as Int?
         let out = Tensor(uninitializedShape: [n, oh, ow, f])
         forEachBatchChunk(split ? n : 1) { chunk in
             for block in blocks(split ? chunk : 0..<n) {
@@ -271,26 +271,27 @@ extension Tensor {
         let x = input.detached, wt = kernel.detached, b = bias?.detached
         let direct = kh == 1 && kw == 1 && strides == (1, 1) && oh == ih && ow == iw
             && rowsAxis.padBefore == 0 && columnsAxis.padBefore == 0
+        let split = n >= ThreadPool.threadCount
+        let inner = split ? 1 : nil as Int?
+        // Layout transforms split over the pool too when the batch is not (a single image).
         func col2im(_ columns: UnsafePointer<Float>, images: Int, into output: UnsafeMutablePointer<Float>) {
             Kernels.col2im(columns: columns, batch: images, height: oh, width: ow, channels: f, kernelH: kh, kernelW: kw,
                            strideH: window.rows.stride, strideW: window.columns.stride,
                            dilationH: window.rows.dilation, dilationW: window.columns.dilation,
                            padTop: window.rows.padBefore, padLeft: window.columns.padBefore,
-                           outH: ih, outW: iw, gradInput: output, threads: 1)
+                           outH: ih, outW: iw, gradInput: output, threads: inner)
         }
         func im2col(_ gradient: UnsafePointer<Float>, images: Int, into columns: UnsafeMutablePointer<Float>) {
             Kernels.im2col(input: gradient, batch: images, height: oh, width: ow, channels: f, kernelH: kh, kernelW: kw,
                            strideH: window.rows.stride, strideW: window.columns.stride,
                            dilationH: window.rows.dilation, dilationW: window.columns.dilation,
                            padTop: window.rows.padBefore, padLeft: window.columns.padBefore,
-                           outH: ih, outW: iw, output: columns, threads: 1)
+                           outH: ih, outW: iw, output: columns, threads: inner)
         }
         let blockImages = Swift.max(1, convolutionBlockFloats / Swift.max(1, positions * patch))
         func blocks(_ samples: Range<Int>) -> [Range<Int>] {
             stride(from: samples.lowerBound, to: samples.upperBound, by: blockImages).map { $0..<Swift.min($0 + blockImages, samples.upperBound) }
         }
-        let split = n >= ThreadPool.threadCount
-        let inner = split ? 1 : nil as Int?
         let out = Tensor(uninitializedShape: [n, oh, ow, f])
         let outImage = oh * ow * f
         forEachBatchChunk(split ? n : 1) { chunk in
