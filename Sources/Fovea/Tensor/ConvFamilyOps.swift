@@ -233,6 +233,7 @@ extension Tensor {
         switch padding {
         case .valid: size = (input - 1) * stride + extent + (outputPadding ?? (Swift.max(extent, stride) - extent))
         case .same: size = outputPadding.map { (input - 1) * stride + kernel % 2 + $0 } ?? input * stride
+        case .causal: throw FoveaError("Conv2DTranspose: 'causal' padding is for 1-D convolutions; use 'valid' or 'same'")
         }
         guard size >= 1, let axis = WindowAxis(input: size, kernel: kernel, stride: stride, dilation: dilation, padding: padding),
               axis.output == input else {
