@@ -87,7 +87,7 @@ public final class Conv1D: Layer, ConfigurableLayer {
 
     public var configuration: Configuration {
         var c = ConvolutionConfiguration(filters: filters, kernelSize: [kernelSize])
-        c.strides = [strides]; c.padding = padding; c.dataFormat = dataFormat; c.dilationRate = [dilationRate]
+        c.strides = [strides]; c.padding = padding; c.dataFormat = dataFormat; c.dilationRate = [dilationRate]; c.groups = 1
         c.activation = activation; c.useBias = useBias; c.kernelInitializer = kernelInitializer; c.biasInitializer = biasInitializer
         c.kernelRegularizer = kernelRegularizer; c.biasRegularizer = biasRegularizer
         c.kernelConstraint = kernelConstraint; c.biasConstraint = biasConstraint
@@ -95,6 +95,7 @@ public final class Conv1D: Layer, ConfigurableLayer {
     }
 
     public convenience init(configuration c: Configuration, name: String?) throws {
+        guard (c.groups ?? 1) == 1 else { throw FoveaError("grouped 1-D convolution (groups \(c.groups ?? 1)) is not implemented; groups must be 1") }
         self.init(filters: c.filters, kernelSize: try c.kernelSize.axes(1, key: "kernel_size")[0],
                   strides: try c.strides.axes(1, key: "strides")[0], padding: c.padding, dataFormat: c.dataFormat,
                   dilationRate: try c.dilationRate.axes(1, key: "dilation_rate")[0], activation: c.activation, useBias: c.useBias,

@@ -10,6 +10,9 @@ public final class Conv2D: Layer, ConfigurableLayer {
     public let dataFormat: DataFormat
     public override var channelsFirst: Bool { dataFormat == .channelsFirst }
     public let dilationRate: (Int, Int)
+    /// Keras's `groups`: the channels split into this many groups, each convolved with its share of
+    /// the filters (kernel `(kh, kw, inChannels / groups, filters)`).
+    public let groups: Int
     public let activation: Activation
     public let useBias: Bool
     public let kernelInitializer: Initializer, biasInitializer: Initializer
@@ -22,14 +25,14 @@ public final class Conv2D: Layer, ConfigurableLayer {
     public var algorithm: ConvolutionAlgorithm = .automatic
 
     public init(filters: Int, kernelSize: (Int, Int), strides: (Int, Int) = (1, 1), padding: Padding = .valid,
-                dataFormat: DataFormat = .channelsLast, dilationRate: (Int, Int) = (1, 1),
+                dataFormat: DataFormat = .channelsLast, dilationRate: (Int, Int) = (1, 1), groups: Int = 1,
                 activation: Activation = .linear, useBias: Bool = true,
                 kernelInitializer: Initializer = .glorotUniform, biasInitializer: Initializer = .zeros,
                 kernelRegularizer: Regularizer? = nil, biasRegularizer: Regularizer? = nil,
                 kernelConstraint: Constraint? = nil, biasConstraint: Constraint? = nil,
                 name: String? = nil) {
         self.filters = filters; self.kernelSize = kernelSize; self.strides = strides; self.padding = padding
-        self.dataFormat = dataFormat; self.dilationRate = dilationRate; self.activation = activation
+        self.dataFormat = dataFormat; self.dilationRate = dilationRate; self.groups = groups; self.activation = activation
         self.useBias = useBias; self.kernelInitializer = kernelInitializer; self.biasInitializer = biasInitializer
         self.kernelRegularizer = kernelRegularizer; self.biasRegularizer = biasRegularizer
         self.kernelConstraint = kernelConstraint; self.biasConstraint = biasConstraint
@@ -38,53 +41,43 @@ public final class Conv2D: Layer, ConfigurableLayer {
 
     /// Square kernel and strides, as Keras accepts a single integer.
     public convenience init(filters: Int, kernelSize: Int, strides: Int = 1, padding: Padding = .valid,
-                            dataFormat: DataFormat = .channelsLast, dilationRate: Int = 1,
+                            dataFormat: DataFormat = .channelsLast, dilationRate: Int = 1, groups: Int = 1,
                             activation: Activation = .linear, useBias: Bool = true,
                             kernelInitializer: Initializer = .glorotUniform, biasInitializer: Initializer = .zeros,
                             kernelRegularizer: Regularizer? = nil, biasRegularizer: Regularizer? = nil,
                             kernelConstraint: Constraint? = nil, biasConstraint: Constraint? = nil,
                             name: String? = nil) {
         self.init(filters: filters, kernelSize: (kernelSize, kernelSize), strides: (strides, strides), padding: padding,
-                  dataFormat: dataFormat, dilationRate: (dilationRate, dilationRate), activation: activation,
+                  dataFormat: dataFormat, dilationRate: (dilationRate, dilationRate), groups: groups, activation: activation,
                   useBias: useBias, kernelInitializer: kernelInitializer, biasInitializer: biasInitializer,
                   kernelRegularizer: kernelRegularizer, biasRegularizer: biasRegularizer,
                   kernelConstraint: kernelConstraint, biasConstraint: biasConstraint, name: name)
     }
 
-    /// `(height, width, channels)` of an input in this layer's data format.
-    func spatial(_ shape: [Int?]) throws -> (h: Int, w: Int, c: Int) {
-        let layout = dataFormat == .channelsLast ? "(batch, height, width, channels)" : "(batch, channels, height, width)"
-        guard shape.count == 4 else { throw shapeError(shape, "a rank-4 input \(layout)") }
-        let dims = dataFormat == .channelsLast ? (shape[1], shape[2], shape[3]) : (shape[2], shape[3], shape[1])
-        guard let h = dims.0, let w = dims.1, let c = dims.2 else { throw shapeError(shape, "known spatial and channel sizes \(layout)") }
-        return (h, w, c)
+    var geometry: ConvolutionGeometry {
+        ConvolutionGeometry(kernelSize: kernelSize, strides: strides, padding: padding, dataFormat: dataFormat, dilationRate: dilationRate)
     }
 
+    /// `(height, width, channels)` of an input in this layer's data format.
+    func spatial(_ shape: [Int?]) throws -> (h: Int, w: Int, c: Int) { try geometry.spatial(shape, self) }
+
     func window(h: Int, w: Int, shape: [Int?]) throws -> Window2D {
-        guard filters > 0, kernelSize.0 > 0, kernelSize.1 > 0, strides.0 > 0, strides.1 > 0, dilationRate.0 > 0, dilationRate.1 > 0 else {
-            throw FoveaError("\(name) (Conv2D): filters, kernelSize, strides and dilationRate must be positive")
-        }
-        guard padding != .causal else { throw FoveaError("\(name) (Conv2D): 'causal' padding is for 1-D convolutions; use 'valid' or 'same'") }
-        if (strides.0 > 1 || strides.1 > 1) && (dilationRate.0 > 1 || dilationRate.1 > 1) {
-            throw FoveaError("\(name) (Conv2D): strides > 1 cannot be combined with dilationRate > 1 (Keras forbids it); got strides \(strides), dilationRate \(dilationRate)")
-        }
-        guard let rows = WindowAxis(input: h, kernel: kernelSize.0, stride: strides.0, dilation: dilationRate.0, padding: padding),
-              let cols = WindowAxis(input: w, kernel: kernelSize.1, stride: strides.1, dilation: dilationRate.1, padding: padding) else {
-            throw shapeError(shape, "an input at least as large as the (dilated) \(kernelSize.0)×\(kernelSize.1) kernel with 'valid' padding")
-        }
-        return Window2D(rows: rows, columns: cols)
+        guard filters > 0, groups > 0 else { throw FoveaError("\(name) (Conv2D): filters and groups must be positive") }
+        return try geometry.window(h: h, w: w, shape: shape, self)
     }
 
     public override func outputShape(for inputShape: [Int?]) throws -> [Int?] {
-        let (h, w, _) = try spatial(inputShape)
-        let win = try window(h: h, w: w, shape: inputShape)
-        return dataFormat == .channelsLast ? [inputShape[0], win.rows.output, win.columns.output, filters]
-                                           : [inputShape[0], filters, win.rows.output, win.columns.output]
+        let (h, w, c) = try spatial(inputShape)
+        _ = try window(h: h, w: w, shape: inputShape)
+        guard c % groups == 0, filters % groups == 0 else {
+            throw FoveaError("\(name) (Conv2D): with groups \(groups), the input's \(c) channels and the \(filters) filters must both be divisible by it")
+        }
+        return try geometry.outputShape(inputShape, channels: filters, self)
     }
 
     public override func build(inputShape: [Int?]) throws {
         let (_, _, c) = try spatial(inputShape)
-        kernel = addWeight("kernel", shape: [kernelSize.0, kernelSize.1, c, filters], initializer: kernelInitializer,
+        kernel = addWeight("kernel", shape: [kernelSize.0, kernelSize.1, c / groups, filters], initializer: kernelInitializer,
                            regularizer: kernelRegularizer, constraint: kernelConstraint)
         if useBias {
             bias = addWeight("bias", shape: [filters], initializer: biasInitializer,
@@ -102,12 +95,14 @@ public final class Conv2D: Layer, ConfigurableLayer {
         let shape = input.optionalShape
         let (h, w, _) = try spatial(shape)
         let win = try window(h: h, w: w, shape: shape)
-        let x = dataFormat == .channelsLast ? input : input.transposed([0, 2, 3, 1])
         let fuseRelu = activation.kind == .relu
-        var y = Tensor.conv2D(x, kernel: k ?? kernel!.tracked, bias: b ?? bias?.tracked, window: win, relu: fuseRelu,
-                               algorithm: algorithm)
-        if !fuseRelu { y = activation(y) }
-        return dataFormat == .channelsLast ? y : y.transposed([0, 3, 1, 2])
+        return geometry.channelsLast(input) { x in
+            var y = groups == 1
+                ? Tensor.conv2D(x, kernel: k ?? kernel!.tracked, bias: b ?? bias?.tracked, window: win, relu: fuseRelu, algorithm: algorithm)
+                : Tensor.groupedConv2D(x, kernel: k ?? kernel!.tracked, bias: b ?? bias?.tracked, window: win, groups: groups, relu: fuseRelu)
+            if !fuseRelu { y = activation(y) }
+            return y
+        }
     }
 
     /// This layer and then `pool` in one pass, when the pair has a fused kernel (a 3×3 first layer
@@ -119,7 +114,7 @@ public final class Conv2D: Layer, ConfigurableLayer {
     /// `nil` when the pair does not qualify; the caller then runs the two layers.
     func forwardFused(with pool: MaxPooling2D, _ input: Tensor) throws -> Tensor? {
         let relu = activation.kind == .relu
-        guard dataFormat == .channelsLast, pool.dataFormat == .channelsLast, relu || activation.kind == .linear,
+        guard groups == 1, dataFormat == .channelsLast, pool.dataFormat == .channelsLast, relu || activation.kind == .linear,
               pool.poolSize == (2, 2), pool.strides == (2, 2), pool.padding == .valid, input.rank == 4 else { return nil }
         let shape = input.optionalShape
         try buildIfNeeded(inputShape: shape)
@@ -131,17 +126,18 @@ public final class Conv2D: Layer, ConfigurableLayer {
     }
 
     public override func forwardFLOPs(inputShapes: [[Int]], outputShapes: [[Int]]) -> Double {
-        let cin = Double(dataFormat == .channelsLast ? inputShapes[0][3] : inputShapes[0][1])
+        let cin = Double(dataFormat == .channelsLast ? inputShapes[0][3] : inputShapes[0][1]) / Double(groups)
         return 2 * Double(outputShapes[0].reduce(1, *)) * Double(kernelSize.0 * kernelSize.1) * cin
     }
 
     public typealias Configuration = ConvolutionConfiguration
-    /// Grouped convolution, LoRA adapters and quantization are not implemented yet: Keras's defaults only.
+    /// LoRA adapters and quantization are not implemented: Keras's defaults only.
     public static var acceptedDefaults: [String: JSONValue] { ConvolutionConfiguration.acceptedDefaults }
 
     public var configuration: Configuration {
         var c = ConvolutionConfiguration(filters: filters, kernelSize: KerasInts(kernelSize))
         c.strides = KerasInts(strides); c.padding = padding; c.dataFormat = dataFormat; c.dilationRate = KerasInts(dilationRate)
+        c.groups = groups
         c.activation = activation; c.useBias = useBias; c.kernelInitializer = kernelInitializer; c.biasInitializer = biasInitializer
         c.kernelRegularizer = kernelRegularizer; c.biasRegularizer = biasRegularizer
         c.kernelConstraint = kernelConstraint; c.biasConstraint = biasConstraint
@@ -150,7 +146,7 @@ public final class Conv2D: Layer, ConfigurableLayer {
 
     public convenience init(configuration c: Configuration, name: String?) throws {
         self.init(filters: c.filters, kernelSize: try c.kernelSize.pair("kernel_size"), strides: try c.strides.pair("strides"),
-                  padding: c.padding, dataFormat: c.dataFormat, dilationRate: try c.dilationRate.pair("dilation_rate"),
+                  padding: c.padding, dataFormat: c.dataFormat, dilationRate: try c.dilationRate.pair("dilation_rate"), groups: c.groups ?? 1,
                   activation: c.activation, useBias: c.useBias, kernelInitializer: c.kernelInitializer,
                   biasInitializer: c.biasInitializer, kernelRegularizer: c.kernelRegularizer, biasRegularizer: c.biasRegularizer,
                   kernelConstraint: c.kernelConstraint, biasConstraint: c.biasConstraint, name: name)

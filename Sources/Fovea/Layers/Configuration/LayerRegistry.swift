@@ -16,6 +16,9 @@ public protocol ConfigurableLayer: Layer {
     /// Keys Keras writes for options this layer does not implement, with the one value each may hold
     /// (Keras's default). Any other value of such a key is an error, never silently dropped.
     static var acceptedDefaults: [String: JSONValue] { get }
+    /// Keys earlier Keras versions wrote that the configuration reads under their old name (Keras 2's
+    /// `alpha` of `LeakyReLU`), though it writes the new one.
+    static var legacyKeys: Set<String> { get }
     /// The layer's configuration.
     var configuration: Configuration { get }
     /// A layer from a configuration; throws when a value is out of range.
@@ -25,6 +28,7 @@ public protocol ConfigurableLayer: Layer {
 extension ConfigurableLayer {
     public static var className: String { String(describing: Self.self) }
     public static var acceptedDefaults: [String: JSONValue] { [:] }
+    public static var legacyKeys: Set<String> { [] }
 }
 
 /// Every layer class files can name, by class name: the one table that native model files, `.keras`
@@ -47,6 +51,27 @@ public enum LayerRegistry {
         AveragePooling1D.self,
         GlobalAveragePooling2D.self,
         GlobalMaxPooling2D.self,
+        BatchNormalization.self,
+        DepthwiseConv2D.self,
+        SeparableConv2D.self,
+        Conv2DTranspose.self,
+        Add.self,
+        Subtract.self,
+        Multiply.self,
+        Average.self,
+        Maximum.self,
+        Minimum.self,
+        Concatenate.self,
+        ZeroPadding2D.self,
+        Cropping2D.self,
+        UpSampling2D.self,
+        Reshape.self,
+        Permute.self,
+        Rescaling.self,
+        SpatialDropout2D.self,
+        LeakyReLU.self,
+        ELU.self,
+        PReLU.self,
     ]
 
     /// Config keys every layer carries, handled here: `name`, `trainable` and the dtype policy (Fovea
@@ -112,7 +137,7 @@ public enum LayerRegistry {
         // accepts, or null (Keras's "not set").
         let known = try JSONValue(encoding: configuration).objectValue ?? [:]
         let accepted = globalAcceptedDefaults.merging(L.acceptedDefaults) { $1 }
-        for (key, value) in entries.sorted(by: { $0.key < $1.key }) where known[key] == nil && !value.isNull && !commonKeys.contains(key) {
+        for (key, value) in entries.sorted(by: { $0.key < $1.key }) where known[key] == nil && !value.isNull && !commonKeys.contains(key) && !L.legacyKeys.contains(key) {
             guard let allowed = accepted[key] else {
                 throw FoveaError("\(label): config key '\(key)' is not one Fovea's \(L.className) implements (value \(try value.text()))")
             }
