@@ -10,11 +10,15 @@ public enum Architecture: String, CaseIterable, Sendable {
     case tutorialCNN = "tutorial-cnn"
     /// VGG-style: three blocks of two 3×3 convolutions and a pool (64, 128, 256 filters) (2,592,202 params).
     case deepCNN = "deep-cnn"
+    /// A small residual network with batch normalization (functional API): see ``residualCNN(inputShape:classes:seed:)``.
+    case residualCNN = "residual-cnn"
 
     /// Builds the network for `inputShape` (default MNIST's 28×28×1) with `classes` outputs.
     public func make(inputShape: [Int] = [28, 28, 1], classes: Int = 10, seed: UInt64? = nil) throws -> Model {
         var layers: [Layer] = [Input(shape: inputShape)]
         switch self {
+        case .residualCNN:
+            return try Architecture.residualCNN(inputShape: inputShape, classes: classes, seed: seed)
         case .dense:
             layers += [Flatten(), Dense(512, activation: .relu)]
         case .seedCNN:
@@ -42,7 +46,7 @@ public enum Architecture: String, CaseIterable, Sendable {
     /// otherwise: 0.5 for `deep-cnn` (2.6 M parameters and no dropout: at a constant RMSprop rate it
     /// overfits and ends at 99.1% on MNIST in 5 epochs, 99.5% with the rate halved each epoch),
     /// 1 (a constant rate, Keras's recipe) for the others.
-    public var defaultLearningRateDecay: Float { self == .deepCNN ? 0.5 : 1 }
+    public var defaultLearningRateDecay: Float { self == .deepCNN || self == .residualCNN ? 0.5 : 1 }
 
     /// Looks an architecture up by name, with the list of names in the error.
     public init(named name: String) throws {
