@@ -100,6 +100,23 @@ final class GraphFixtureTests: XCTestCase {
         count == 1 ? "\(name)_\(kind).npy" : "\(name)_\(kind)_\(i).npy"
     }
 
+    func testAMissingWeightIsAnErrorThatNamesIt() throws {
+        func model(bias: Bool) throws -> Model {
+            let inputs = Input(shape: [4, 4, 2])
+            let x = try Conv2D(filters: 2, kernelSize: 3, name: "conv")(inputs)
+            return try Model(inputs: inputs, outputs: try Dense(units: 3, useBias: bias, name: "head")(try Flatten()(x)), name: "m")
+        }
+        let complete = try ZipArchive(Data(try model(bias: true).kerasArchive()), file: "complete.keras")
+        let withoutBias = try ZipArchive(Data(try model(bias: false).kerasArchive()), file: "without.keras")
+        var mixed = ZipWriter()
+        try mixed.add("metadata.json", try complete.read("metadata.json"))
+        try mixed.add("config.json", try complete.read("config.json"))
+        try mixed.add("model.weights.h5", try withoutBias.read("model.weights.h5"))
+        assertFoveaError(containing: ["mixed.keras", "head.bias", "layers/dense/vars/1"]) {
+            try Model.loadKeras(bytes: try mixed.finish(), file: "mixed.keras")
+        }
+    }
+
     func testNestedModelsKeepTheirStructureAndFrozenLayers() throws {
         let model = try Model.loadKeras(from: try graphFixture("nested_frozen.keras"))
         let nested = model.layers.compactMap { $0 as? Model }

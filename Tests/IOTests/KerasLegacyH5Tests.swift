@@ -97,6 +97,31 @@ final class KerasLegacyH5Tests: XCTestCase {
         }
     }
 
+    func testKerasWeightsByNameAndSkippingMismatches() throws {
+        // The transfer-learning pattern: a pretrained file into a model with a new head.
+        let newHead = try freshCNN(lastUnits: 4)
+        let original = try freshCNN()
+        try original.loadKerasWeights(from: try fixture("tfkeras_cnn_weights.h5"))
+        let head = try XCTUnwrap(newHead.layers.last)
+        let headBefore = head.variables.map(\.value.scalars)
+        assertFoveaError(containing: ["'dense_1/kernel:0'", "(8, 3)", "(8, 4)"]) {
+            try newHead.loadKerasWeights(from: try fixture("tfkeras_cnn_weights.h5"), byName: true)
+        }
+        let skipped = try newHead.loadKerasWeights(from: try fixture("tfkeras_cnn_weights.h5"), byName: true, skipMismatch: true)
+        XCTAssertEqual(skipped, ["dense_1"])
+        XCTAssertEqual(head.variables.map(\.value.scalars), headBefore, "the skipped layer keeps its weights")
+        for (a, b) in zip(newHead.layers.dropLast(), original.layers.dropLast()) {
+            XCTAssertEqual(a.variables.map(\.value.scalars), b.variables.map(\.value.scalars), a.name)
+        }
+        // By name, the model may lack some of the file's layers: a model of only the first two
+        // convolutions, named as in the file.
+        let stem = try Sequential([Input(shape: [12, 12, 2]), Conv2D(filters: 4, kernelSize: (3, 3), padding: .same, name: "conv2d"),
+                                   Conv2D(filters: 6, kernelSize: (3, 3), strides: (2, 2), padding: .same, name: "conv2d_1")])
+        let skippedNone = try stem.loadKerasWeights(from: try fixture("tfkeras_cnn_weights.h5"), byName: true)
+        XCTAssertEqual(skippedNone, [])
+        XCTAssertEqual(try stem.layer(named: "conv2d_1").variables[0].value.scalars, original.layers[1].variables[0].value.scalars)
+    }
+
     func testWeightsOnlyFileIsNotAModel() {
         assertFoveaError(containing: ["tfkeras_cnn_weights.h5", "weights file", "save_weights", "loadKerasWeights(from:)"]) {
             try Sequential.load(fromAnyFormat: try fixture("tfkeras_cnn_weights.h5"))

@@ -141,6 +141,19 @@ final class FunctionalModelTests: XCTestCase {
         assertFoveaError(containing: ["(1, 5)", "does not match (None, 4)"]) { try model(Tensor.ones([1, 5])) }
     }
 
+    func testMergesCheckShapesAndAxes() throws {
+        let a = Input(shape: [4, 3]), b = Input(shape: [5, 3]), c = Input(shape: [4, 2])
+        assertFoveaError(containing: ["sum (Add)", "(None, 4, 3)", "(None, 5, 3)"]) { try Add(name: "sum")([a, b]) }
+        assertFoveaError(containing: ["join (Concatenate)", "every axis but -1", "(None, 4, 3), (None, 5, 3)"]) {
+            try Concatenate(name: "join")([a, b])
+        }
+        assertFoveaError(containing: ["wide (Concatenate)", "axis 3", "rank-3"]) { try Concatenate(axis: 3, name: "wide")([a, c]) }
+        assertFoveaError(containing: ["minus (Subtract)", "takes 2 inputs, got 3"]) { try Subtract(name: "minus")([a, a, a]) }
+        XCTAssertEqual(try Concatenate(axis: -1)([a, c]).shape, [nil, 4, 5])
+        XCTAssertEqual(try Concatenate(axis: 1)([a, b]).shape, [nil, 9, 3])
+        XCTAssertEqual(try Add()([a, Input(shape: [1, 3])]).shape, [nil, 4, 3], "Keras's merges broadcast a size-1 axis")
+    }
+
     func testConfigsWithCyclesOrMissingCallsAreErrors() throws {
         func dense(_ name: String, from source: String) -> JSONValue {
             ["class_name": "Dense", "name": .string(name), "config": ["name": .string(name), "units": 2],
