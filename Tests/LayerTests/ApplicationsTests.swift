@@ -240,7 +240,7 @@ final class ApplicationsTests: XCTestCase {
     }
 
     func testArchitecturesHaveTheirOwnDefaults() throws {
-        XCTAssertEqual(Architecture.mnistNetworks, [.dense, .seedCNN, .tutorialCNN, .deepCNN])
+        XCTAssertEqual(Architecture.mnistNetworks, [.dense, .seedCNN, .tutorialCNN, .deepCNN, .residualCNN])
         XCTAssertEqual(Architecture.allCases.filter(\.isImageNetApplication), [.vgg16, .vgg19, .resnet50, .inceptionV3, .mobileNetV2])
         XCTAssertEqual(try Architecture(named: "inception_v3"), .inceptionV3)
         XCTAssertEqual(try Architecture(named: "mobilenet_v2"), .mobileNetV2)

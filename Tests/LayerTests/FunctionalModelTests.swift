@@ -96,6 +96,37 @@ final class FunctionalModelTests: XCTestCase {
         XCTAssertTrue(text.contains(#""keras_history":["shared",1,0]"#), text)
     }
 
+    func testFusionPassGroupsByTypeAndConfiguration() throws {
+        let inputs = Input(shape: [9, 9, 3])
+        var x = try Conv2D(filters: 8, kernelSize: 3, padding: .same, name: "conv")(inputs)
+        x = try BatchNormalization(name: "bn")(x)
+        x = try ReLU(name: "relu")(x)
+        let shortcut = try Conv2D(filters: 8, kernelSize: 1, name: "projection")(inputs)
+        x = try Add(name: "add")([x, shortcut])
+        var y = try DepthwiseConv2D(kernelSize: 3, strides: 2, padding: .same, name: "depthwise")(x)
+        y = try BatchNormalization(name: "bn_dw")(y)
+        y = try ReLU(maxValue: 6, name: "relu6")(y)
+        y = try Conv2D(filters: 4, kernelSize: 2, name: "last")(y)
+        y = try MaxPooling2D(poolSize: 2, name: "pool")(y)
+        let model = try Model(inputs: inputs, outputs: try Flatten(name: "flat")(y), seed: 9)
+        for layer in model.layers { for v in layer.variables { v.value = Tensor.uniform(v.value.shape, low: 0.5, high: 1.5, seed: 3) } }
+        let groups = try model.executionSteps()
+        XCTAssertTrue(groups.contains(["conv", "bn", "relu"]), "\(groups)")
+        XCTAssertTrue(groups.contains(["depthwise", "bn_dw"]), "\(groups)")
+        XCTAssertTrue(groups.contains(["last", "pool"]), "\(groups)")
+        XCTAssertFalse(try model.executionSteps(inference: false).contains(["conv", "bn", "relu"]), "no folding while training")
+        // Folded or not, the same numbers (within float rounding).
+        let image = Tensor.uniform([2, 9, 9, 3], seed: 10)
+        let fused = try model.predict(image)
+        let oneByOne = try model.layerOutputs(image).last!.output
+        XCTAssertLessThanOrEqual(zip(fused.scalars, oneByOne.scalars).map { abs($0 - $1) / max(1, abs($1)) }.max()!, 1e-5)
+        // A second call reuses the folded weights; changed weights fold again.
+        XCTAssertEqual(try model.predict(image).scalars, fused.scalars)
+        let bn = try XCTUnwrap(try model.layer(named: "bn_dw") as? BatchNormalization)
+        bn.movingMean.value = bn.movingMean.value + 100
+        XCTAssertNotEqual(try model.predict(image).scalars, fused.scalars)
+    }
+
     func testWrongGraphsAreErrorsThatNameTheLayer() throws {
         let a = Input(shape: [4], name: "a"), b = Input(shape: [4], name: "b")
         let fromB = try Dense(2, name: "from_b")(b)

@@ -297,3 +297,23 @@ extension KerasLegacyH5 {
         }
     }
 }
+
+extension Model {
+    /// The bytes of a legacy Keras `.h5` model file of this model, as Keras 3's `model.save("m.h5")`
+    /// writes one (architecture in `model_config`, weights per layer in Keras's legacy order, trainable
+    /// first); `keras.saving.load_model` and Keras 2 load it.
+    public func kerasH5() throws -> [UInt8] {
+        let names = Dictionary(variablePaths.map { (ObjectIdentifier($0.variable), $0.path.replacingOccurrences(of: ".", with: "/")) },
+                               uniquingKeysWith: { a, _ in a })
+        let layers: [KerasLegacyH5.LayerToWrite] = self.layers.map { layer in
+            (layer.name, layer.legacyOrderedVariables.map { v in (names[ObjectIdentifier(v)] ?? v.name, v.value.shape, v.value.scalars) })
+        }
+        return try KerasLegacyH5.encodeModel(modelConfig: try kerasConfig().text(), kerasVersion: KerasArchive.kerasFormatVersion,
+                                             backend: "tensorflow", layers: layers)
+    }
+
+    /// Writes a legacy Keras `.h5` model file, atomically.
+    public func saveKerasH5(to url: URL) throws {
+        try writeAtomically(Data(try kerasH5()), to: url)
+    }
+}

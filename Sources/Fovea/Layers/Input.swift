@@ -9,6 +9,7 @@ public final class Input: Layer, ConfigurableLayer, SymbolicTensorConvertible {
     public init(shape: [Int], name: String? = nil) {
         self.shape = shape
         super.init(name: name)
+        builtInputShapes = [[nil] + shape.map { Optional($0) }]
     }
 
     public override class var defaultName: String { "input_layer" }

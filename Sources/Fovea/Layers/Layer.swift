@@ -31,7 +31,7 @@ open class Layer {
     /// Seed for the weight initialisers and any randomness in the layer; set by the model when nil.
     public var seed: UInt64?
     /// The input shapes the layer was built for (batch axis `nil`), once built.
-    public private(set) var builtInputShapes: [[Int?]]?
+    public internal(set) var builtInputShapes: [[Int?]]?
     public var isBuilt: Bool { builtInputShapes != nil }
     /// The one input shape of a built one-input layer.
     public var builtInputShape: [Int?]? { builtInputShapes?.count == 1 ? builtInputShapes![0] : nil }

@@ -11,6 +11,8 @@ public enum Architecture: String, CaseIterable, Sendable {
     case tutorialCNN = "tutorial-cnn"
     /// VGG-style: three blocks of two 3×3 convolutions and a pool (64, 128, 256 filters) (2,592,202 params).
     case deepCNN = "deep-cnn"
+    /// A small residual network with batch normalization (functional API): see ``residualCNN(inputShape:classes:seed:)``.
+    case residualCNN = "residual-cnn"
     /// ``Applications/vgg16(includeTop:weights:inputShape:pooling:classes:classifierActivation:name:seed:)`` (138,357,544 params).
     case vgg16
     /// ``Applications/vgg19(includeTop:weights:inputShape:pooling:classes:classifierActivation:name:seed:)`` (143,667,240 params).
@@ -23,7 +25,7 @@ public enum Architecture: String, CaseIterable, Sendable {
     case mobileNetV2 = "mobilenet_v2"
 
     /// The small networks for MNIST-sized inputs (the rest are ImageNet architectures).
-    public static var mnistNetworks: [Architecture] { [.dense, .seedCNN, .tutorialCNN, .deepCNN] }
+    public static var mnistNetworks: [Architecture] { [.dense, .seedCNN, .tutorialCNN, .deepCNN, .residualCNN] }
 
     /// Whether this is one of `keras.applications`' ImageNet architectures.
     public var isImageNetApplication: Bool { !Self.mnistNetworks.contains(self) }
@@ -32,7 +34,7 @@ public enum Architecture: String, CaseIterable, Sendable {
     /// ImageNet's 224×224×3 (299×299×3 for InceptionV3) for the applications.
     public var defaultInputShape: [Int] {
         switch self {
-        case .dense, .seedCNN, .tutorialCNN, .deepCNN: return [28, 28, 1]
+        case .dense, .seedCNN, .tutorialCNN, .deepCNN, .residualCNN: return [28, 28, 1]
         case .inceptionV3: return [299, 299, 3]
         case .vgg16, .vgg19, .resnet50, .mobileNetV2: return [224, 224, 3]
         }
@@ -52,10 +54,12 @@ public enum Architecture: String, CaseIterable, Sendable {
         case .resnet50: return try Applications.resnet50(inputShape: inputShape, classes: classes, seed: seed)
         case .inceptionV3: return try Applications.inceptionV3(inputShape: inputShape, classes: classes, seed: seed)
         case .mobileNetV2: return try Applications.mobileNetV2(inputShape: inputShape, classes: classes, seed: seed)
-        case .dense, .seedCNN, .tutorialCNN, .deepCNN: break
+        case .dense, .seedCNN, .tutorialCNN, .deepCNN, .residualCNN: break
         }
         var layers: [Layer] = [Input(shape: inputShape)]
         switch self {
+        case .residualCNN:
+            return try Architecture.residualCNN(inputShape: inputShape, classes: classes, seed: seed)
         case .dense:
             layers += [Flatten(), Dense(512, activation: .relu)]
         case .seedCNN:
@@ -85,7 +89,7 @@ public enum Architecture: String, CaseIterable, Sendable {
     /// otherwise: 0.5 for `deep-cnn` (2.6 M parameters and no dropout: at a constant RMSprop rate it
     /// overfits and ends at 99.1% on MNIST in 5 epochs, 99.5% with the rate halved each epoch),
     /// 1 (a constant rate, Keras's recipe) for the others.
-    public var defaultLearningRateDecay: Float { self == .deepCNN ? 0.5 : 1 }
+    public var defaultLearningRateDecay: Float { self == .deepCNN || self == .residualCNN ? 0.5 : 1 }
 
     /// Looks an architecture up by name, with the list of names in the error.
     public init(named name: String) throws {

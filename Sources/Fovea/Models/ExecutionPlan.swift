@@ -9,12 +9,17 @@ import Foundation
 /// - `Conv2D` → `MaxPooling2D`: one fused op where ``Conv2D/forwardFused(with:_:)`` has a kernel
 ///   for the pair (the convolution's full output is never stored);
 /// - `Conv2D` with a linear activation → a layer that only applies ReLU: the convolution with its
-///   ReLU fused (one pass over the output instead of two).
+///   ReLU fused (one pass over the output instead of two);
+/// - in inference without gradients, `Conv2D` or `DepthwiseConv2D` with a linear activation →
+///   `BatchNormalization` over its channels (→ a ReLU-only layer for a Conv2D): the normalization
+///   folded into the convolution's weights (computed once while the weights stay the same), the
+///   ReLU in its kernel. ResNet's and MobileNet's conv–BN(–ReLU) triples become one convolution.
 struct ExecutionPlan {
     enum Operation {
         case layer(Node)
         case convolutionPool(Node, Node)
         case convolutionReLU(Node, Node)
+        case convolutionBatchNorm(Node, Node, relu: Node?, FoldedWeights)
     }
 
     struct Step {
@@ -54,7 +59,13 @@ struct ExecutionPlan {
         for node in graph.nodes where !node.isInput && !absorbed.contains(ObjectIdentifier(node)) {
             var operation = Operation.layer(node)
             var last = node
-            if let conv = node.layer as? Conv2D, let next = soleReader(node) {
+            if inference, let next = soleReader(node), let norm = next.layer as? BatchNormalization, Self.folds(node.layer, into: norm) {
+                var relu: Node?
+                if node.layer is Conv2D, let after = soleReader(next), after.layer.appliesReLUOnly { relu = after }
+                operation = .convolutionBatchNorm(node, next, relu: relu, FoldedWeights())
+                last = relu ?? next
+                if relu != nil { absorbed.insert(ObjectIdentifier(next)) }
+            } else if let conv = node.layer as? Conv2D, let next = soleReader(node) {
                 if next.layer is MaxPooling2D {
                     operation = .convolutionPool(node, next)
                     last = next
@@ -74,6 +85,17 @@ struct ExecutionPlan {
         let kept = Set(outputSlots)
         for (s, i) in lastReader where !kept.contains(s) { steps[i].releases.append(s) }
         self.steps = steps
+    }
+
+    /// The layers of each step, in order: a group of several is one fused operation.
+    var layerGroups: [[String]] {
+        steps.map { step in
+            switch step.operation {
+            case .layer(let n): return [n.layer.name]
+            case .convolutionPool(let a, let b), .convolutionReLU(let a, let b): return [a.layer.name, b.layer.name]
+            case .convolutionBatchNorm(let a, let b, let r, _): return [a.layer.name, b.layer.name] + (r.map { [$0.layer.name] } ?? [])
+            }
+        }
     }
 
     /// Runs the plan on data.
@@ -124,7 +146,52 @@ struct ExecutionPlan {
             let conv = convNode.layer as! Conv2D
             try conv.buildIfNeeded(inputShapes: [xs[0].optionalShape])
             return [try conv.forward(xs[0], activation: .relu)]
+        case .convolutionBatchNorm(let convNode, let normNode, let relu, let folded):
+            let norm = normNode.layer as! BatchNormalization
+            try convNode.layer.buildIfNeeded(inputShapes: [xs[0].optionalShape])
+            switch convNode.layer {
+            case let conv as Conv2D:
+                let (kernel, bias) = folded.weights(kernel: conv.kernel!.value, bias: conv.bias?.value, norm: norm)
+                return [try conv.forward(xs[0], activation: relu == nil ? .linear : .relu, kernel: kernel, bias: bias)]
+            case let conv as DepthwiseConv2D:
+                let (kernel, bias) = folded.weights(kernel: conv.kernel!.value, bias: conv.bias?.value, norm: norm)
+                return [try conv.forward(xs[0], kernel: kernel, bias: bias)]
+            default:
+                preconditionFailure("the fusion pass folds batch normalization into Conv2D and DepthwiseConv2D only")
+            }
         }
+    }
+
+    /// Whether `norm` can be folded into `layer`: a channels-last convolution (or channels-first over
+    /// the same axis) without an activation of its own, normalised over its output channels.
+    static func folds(_ layer: Layer, into norm: BatchNormalization) -> Bool {
+        let format: DataFormat
+        switch layer {
+        case let conv as Conv2D where conv.activation.kind == .linear: format = conv.dataFormat
+        case let conv as DepthwiseConv2D where conv.activation.kind == .linear: format = conv.dataFormat
+        default: return false
+        }
+        return format == .channelsLast ? (norm.axis == -1 || norm.axis == 3) : norm.axis == 1
+    }
+}
+
+/// A convolution's weights with a batch normalization folded in, kept while neither changes (a
+/// weight that changes gets new storage: copy-on-write), shared by the threads of one inference.
+final class FoldedWeights: @unchecked Sendable {
+    private let lock = NSLock()
+    private var sources: [TensorStorage?] = []
+    private var folded: (kernel: Tensor, bias: Tensor)?
+
+    func weights(kernel: Tensor, bias: Tensor?, norm: BatchNormalization) -> (kernel: Tensor, bias: Tensor) {
+        let (mean, variance, gamma, beta) = norm.inferenceAffine
+        let current = [kernel.storage, bias?.storage, mean.storage, variance.storage, gamma?.storage, beta?.storage]
+        lock.lock()
+        defer { lock.unlock() }
+        if let folded, current.count == sources.count, zip(current, sources).allSatisfy({ $0 === $1 }) { return folded }
+        let result = Tensor.foldingBatchNorm(kernel: kernel, bias: bias, mean: mean, variance: variance, gamma: gamma, beta: beta,
+                                             epsilon: norm.epsilon)
+        (sources, folded) = (current, result)
+        return result
     }
 }
 

@@ -196,6 +196,12 @@ open class Model: Layer {
         return try plan.run(inputs, training: training, logits: logits)
     }
 
+    /// How the model runs: each step's layer calls, in order, as the fusion pass grouped them (a
+    /// group of several runs as one operation), for inference without gradients or for training.
+    public func executionSteps(inference: Bool = true) throws -> [[String]] {
+        try builtGraph().plan(inference: inference).layerGroups
+    }
+
     // MARK: Layers and weights
 
     /// The layer named `name`.

@@ -16,7 +16,7 @@ extension Model {
         var rows: [[String]] = []
         for layer in layers {
             var row = ["\(layer.name) (\(layer.typeName))", outputShapeText(of: layer),
-                       layer.isBuilt || layer is Input ? groupedThousands(layer.parameterCount) : "0 (unbuilt)"]
+                       layer.isBuilt ? groupedThousands(layer.parameterCount) : "0 (unbuilt)"]
             if !chainLike { row.append(connections(of: layer)) }
             rows.append(row)
         }
