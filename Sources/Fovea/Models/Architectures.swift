@@ -54,12 +54,11 @@ public enum Architecture: String, CaseIterable, Sendable {
         case .resnet50: return try Applications.resnet50(inputShape: inputShape, classes: classes, seed: seed)
         case .inceptionV3: return try Applications.inceptionV3(inputShape: inputShape, classes: classes, seed: seed)
         case .mobileNetV2: return try Applications.mobileNetV2(inputShape: inputShape, classes: classes, seed: seed)
-        case .dense, .seedCNN, .tutorialCNN, .deepCNN, .residualCNN: break
+        case .residualCNN: return try Architecture.residualCNN(inputShape: inputShape, classes: classes, seed: seed)
+        case .dense, .seedCNN, .tutorialCNN, .deepCNN: break
         }
         var layers: [Layer] = [Input(shape: inputShape)]
         switch self {
-        case .residualCNN:
-            return try Architecture.residualCNN(inputShape: inputShape, classes: classes, seed: seed)
         case .dense:
             layers += [Flatten(), Dense(512, activation: .relu)]
         case .seedCNN:
@@ -78,8 +77,8 @@ public enum Architecture: String, CaseIterable, Sendable {
                            MaxPooling2D(poolSize: 2)]
             }
             layers += [Flatten(), Dense(512, activation: .relu), Dense(512, activation: .relu)]
-        case .vgg16, .vgg19, .resnet50, .inceptionV3, .mobileNetV2:
-            preconditionFailure("the applications are built above")
+        case .residualCNN, .vgg16, .vgg19, .resnet50, .inceptionV3, .mobileNetV2:
+            preconditionFailure("the functional networks are built above")
         }
         layers.append(Dense(classes, activation: .softmax))
         return try Sequential(layers, seed: seed)
