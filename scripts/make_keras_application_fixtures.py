@@ -17,7 +17,10 @@ Writes Tests/LayerTests/Fixtures/applications/ (no weights: weights=None, nothin
 
 NAME: vgg16_top, vgg16_notop, vgg19_top, vgg19_notop, resnet50_top, resnet50_notop,
 resnet50_notop_avg (pooling="avg"), inception_v3_top, inception_v3_notop, mobilenet_v2_top,
-mobilenet_v2_notop, mobilenet_v2_alpha0.5_top, mobilenet_v2_alpha1.4_top. "top" is
+mobilenet_v2_notop, mobilenet_v2_alpha0.5_top, mobilenet_v2_alpha1.4_top, and the models without
+the top at their default size given explicitly (vgg16_notop_224, vgg19_notop_224, resnet50_notop_224,
+inception_v3_notop_299, mobilenet_v2_notop_224: what Fovea builds without the top, whose layers need
+the image size known). "top" is
 include_top=True (1000 classes, softmax; input 224x224x3, InceptionV3 299x299x3), "notop"
 include_top=False with input_shape None: input (None, None, None, 3), and MobileNetV2's model name
 then reads "mobilenetv2_1.00_None". keras.backend.clear_session() runs before each build, so layer
@@ -49,12 +52,19 @@ MODELS = [
     ("mobilenet_v2_notop", applications.MobileNetV2, dict(include_top=False)),
     ("mobilenet_v2_alpha0.5_top", applications.MobileNetV2, dict(include_top=True, alpha=0.5)),
     ("mobilenet_v2_alpha1.4_top", applications.MobileNetV2, dict(include_top=True, alpha=1.4)),
+    ("vgg16_notop_224", applications.VGG16, dict(include_top=False, input_shape=(224, 224, 3))),
+    ("vgg19_notop_224", applications.VGG19, dict(include_top=False, input_shape=(224, 224, 3))),
+    ("resnet50_notop_224", applications.ResNet50, dict(include_top=False, input_shape=(224, 224, 3))),
+    ("inception_v3_notop_299", applications.InceptionV3, dict(include_top=False, input_shape=(299, 299, 3))),
+    ("mobilenet_v2_notop_224", applications.MobileNetV2, dict(include_top=False, input_shape=(224, 224, 3))),
 ]
 
 # Totals Keras documents for these architectures (with top / without top).
 KNOWN = {"vgg16_top": 138_357_544, "vgg16_notop": 14_714_688, "vgg19_top": 143_667_240, "vgg19_notop": 20_024_384,
          "resnet50_top": 25_636_712, "resnet50_notop": 23_587_712, "inception_v3_top": 23_851_784,
-         "inception_v3_notop": 21_802_784, "mobilenet_v2_top": 3_538_984, "mobilenet_v2_notop": 2_257_984}
+         "inception_v3_notop": 21_802_784, "mobilenet_v2_top": 3_538_984, "mobilenet_v2_notop": 2_257_984,
+         "vgg16_notop_224": 14_714_688, "vgg19_notop_224": 20_024_384, "resnet50_notop_224": 23_587_712,
+         "inception_v3_notop_299": 21_802_784, "mobilenet_v2_notop_224": 2_257_984}
 KNOWN_NON_TRAINABLE = {"resnet50_top": 53_120}
 
 
@@ -106,8 +116,14 @@ def write(name, make, kwargs):
 
 
 if __name__ == "__main__":
+    import sys
     os.makedirs(OUT, exist_ok=True)
-    rows = [write(*m) for m in MODELS]
+    # Optional arguments: the NAMEs to write (default: all).
+    wanted = set(sys.argv[1:])
+    unknown = wanted - {m[0] for m in MODELS}
+    if unknown:
+        sys.exit(f"unknown fixture names: {sorted(unknown)}")
+    rows = [write(*m) for m in MODELS if not wanted or m[0] in wanted]
     print(f"{'file name':28s} {'model.name':22s} {'total':>12s} {'trainable':>12s} {'non-train.':>10s} {'layers':>6s}  "
           f"input -> output; config file (JSON bytes -> file bytes)")
     for name, mname, total, trainable, frozen, n, ishape, oshape, fname, raw, size in rows:

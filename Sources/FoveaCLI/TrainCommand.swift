@@ -75,7 +75,9 @@ struct TrainCommand: ParsableCommand {
             print("Resuming at epoch \(saved.epoch + 1), step \(saved.step)/\(saved.stepsPerEpoch) (\(optimizer.name), \(optimizer.iterations) steps done)")
         } else {
             let architecture = try Architecture(named: model ?? Architecture.seedCNN.rawValue)
-            net = try architecture.make(seed: seed ?? 0)
+            // MNIST's images and classes, whatever the architecture's defaults (an ImageNet network
+            // refuses 28×28×1 as Keras does: it is below its minimum input size).
+            net = try architecture.make(inputShape: [28, 28, 1], classes: 10, seed: seed ?? 0)
             decay = decay ?? architecture.defaultLearningRateDecay
             net.compile(optimizer: try Optimizer.named(optimizer ?? "rmsprop", learningRate: learningRate),
                         loss: try Loss(named: loss ?? "sparse_categorical_crossentropy"), metrics: [.accuracy])
