@@ -42,6 +42,7 @@ final class ModelFileStateTests: XCTestCase {
             RMSprop(learningRate: 0.001, rho: 0.8, momentum: 0.5, centered: true),
             Adam(schedule: .exponentialDecay(initial: 0.002, decaySteps: 3, decayRate: 0.5, staircase: true), amsgrad: true),
             Adam(schedule: .piecewiseConstant(boundaries: [1], values: [0.001, 0.0005])),
+            RMSprop(learningRate: 0.001),
         ]
         XCTAssertEqual(optimizers.count, Architecture.mnistNetworks.count)
         let (x, y) = samples(4, seed: 2)
