@@ -42,9 +42,9 @@ struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "bench", abstract: "Training and inference speed of the built-in models, layer by layer.")
     @Option(help: "One built-in model (default: every MNIST network; name an ImageNet one to run it).") var model: String?
     @Option(help: "Worker threads (default: all cores).") var threads: Int?
-    @Option(help: "Training batch size.") var batchSize = 64
-    @Option(help: "Inference batch size.") var inferenceBatchSize = 256
-    @Option(help: "Repetitions per figure (the median is reported).") var repetitions = 5
+    @Option(help: "Training batch size (default: 64; 16 for the ImageNet networks).") var batchSize: Int?
+    @Option(help: "Inference batch size (default: 256; 16 for the ImageNet networks).") var inferenceBatchSize: Int?
+    @Option(help: "Repetitions per figure (the median is reported; default: 5, 3 for the ImageNet networks).") var repetitions: Int?
     @Option(help: "Measure only an N×N×N single-precision GEMM (GFLOP/s), e.g. --gemm 1024.") var gemm: Int?
     @Option(help: "Convolution algorithm: automatic (Winograd for 3×3 stride-1 layers), im2col or winograd.")
     var convolution: ConvolutionAlgorithm = .automatic
@@ -53,14 +53,14 @@ struct BenchCommand: ParsableCommand {
     func validate() throws {
         if let threads, threads <= 0 { throw ValidationError("--threads must be positive") }
         if let gemm, gemm <= 0 || gemm > 8192 { throw ValidationError("--gemm takes a size from 1 to 8192") }
-        if batchSize <= 0 || inferenceBatchSize <= 0 { throw ValidationError("batch sizes must be positive") }
-        if repetitions <= 0 { throw ValidationError("--repetitions must be positive") }
+        if (batchSize ?? 1) <= 0 || (inferenceBatchSize ?? 1) <= 0 { throw ValidationError("batch sizes must be positive") }
+        if (repetitions ?? 1) <= 0 { throw ValidationError("--repetitions must be positive") }
     }
 
     func run() throws {
         if let threads { ThreadPool.threadCount = threads }
         if let gemm {
-            let gflops = Benchmark.sgemmGFLOPS(n: gemm, repetitions: repetitions)
+            let gflops = Benchmark.sgemmGFLOPS(n: gemm, repetitions: repetitions ?? 5)
             if json {
                 print("{\"gemm_n\": \(gemm), \"gflops\": \(String(format: "%.2f", gflops)), \"threads\": \(ThreadPool.threadCount)}")
             } else {
@@ -74,8 +74,12 @@ struct BenchCommand: ParsableCommand {
         for architecture in architectures {
             let network = try architecture.make(seed: 1)
             for case let conv as Conv2D in network.layers { conv.algorithm = convolution }
-            let result = try Benchmark.run(network, name: architecture.rawValue, batchSize: batchSize,
-                                           inferenceBatchSize: inferenceBatchSize, repetitions: repetitions, ceilingGFLOPS: ceiling)
+            // ImageNet networks take a second or more per training step: smaller batches, fewer steps.
+            let large = architecture.isImageNetApplication
+            let result = try Benchmark.run(network, name: architecture.rawValue, batchSize: batchSize ?? (large ? 16 : 64),
+                                           inferenceBatchSize: inferenceBatchSize ?? (large ? 16 : 256),
+                                           repetitions: repetitions ?? (large ? 3 : 5), stepsPerRepetition: large ? 2 : 10,
+                                           ceilingGFLOPS: ceiling)
             results.append(result)
             if !json { printResult(result, ceiling: ceiling) }
         }

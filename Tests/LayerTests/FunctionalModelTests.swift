@@ -103,6 +103,7 @@ final class FunctionalModelTests: XCTestCase {
         x = try ReLU(name: "relu")(x)
         let shortcut = try Conv2D(filters: 8, kernelSize: 1, name: "projection")(inputs)
         x = try Add(name: "add")([x, shortcut])
+        x = try ReLU(maxValue: 6, name: "relu6_after_conv")(try Conv2D(filters: 8, kernelSize: 1, name: "expand")(x))
         var y = try DepthwiseConv2D(kernelSize: 3, strides: 2, padding: .same, name: "depthwise")(x)
         y = try BatchNormalization(name: "bn_dw")(y)
         y = try ReLU(maxValue: 6, name: "relu6")(y)
@@ -113,7 +114,9 @@ final class FunctionalModelTests: XCTestCase {
         let groups = try model.executionSteps()
         XCTAssertTrue(groups.contains(["conv", "bn", "relu"]), "\(groups)")
         XCTAssertTrue(groups.contains(["depthwise", "bn_dw"]), "\(groups)")
+        XCTAssertTrue(groups.contains(["relu6"]), "a capped ReLU is not a plain one: \(groups)")
         XCTAssertTrue(groups.contains(["last", "pool"]), "\(groups)")
+        XCTAssertTrue(groups.contains(["expand"]) && groups.contains(["relu6_after_conv"]), "\(groups)")
         XCTAssertFalse(try model.executionSteps(inference: false).contains(["conv", "bn", "relu"]), "no folding while training")
         // Folded or not, the same numbers (within float rounding).
         let image = Tensor.uniform([2, 9, 9, 3], seed: 10)

@@ -217,12 +217,13 @@ extension ActivationLayer: SoftmaxOutput {
 }
 
 extension Layer {
-    /// Whether the layer does nothing but a plain ReLU (`Activation("relu")`, a default `ReLU()`), so a
-    /// convolution before it can apply it in its kernel.
+    /// Whether the layer does nothing but a plain ReLU (`Activation("relu")`, a `ReLU()` without a cap,
+    /// slope or threshold — not MobileNet's `ReLU(maxValue: 6)`), so a convolution before it can apply
+    /// it in its kernel.
     var appliesReLUOnly: Bool {
         switch self {
         case let a as ActivationLayer: return a.activation.kind == .relu
-        case is ReLU: return true
+        case let r as ReLU: return r.maxValue == nil && r.negativeSlope == 0 && r.threshold == 0
         default: return false
         }
     }
