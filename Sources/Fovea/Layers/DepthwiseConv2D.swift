@@ -95,6 +95,7 @@ public final class DepthwiseConv2D: Layer, ConfigurableLayer {
             case depthwiseRegularizer = "depthwise_regularizer", biasRegularizer = "bias_regularizer"
             case depthwiseConstraint = "depthwise_constraint", biasConstraint = "bias_constraint"
         }
+        init(kernelSize: KerasInts) { self.kernelSize = kernelSize }
         init(_ l: DepthwiseConv2D) {
             kernelSize = KerasInts(l.kernelSize); strides = KerasInts(l.strides); padding = l.padding; depthMultiplier = l.depthMultiplier
             dataFormat = l.dataFormat; dilationRate = KerasInts(l.dilationRate); activation = l.activation; useBias = l.useBias

@@ -87,71 +87,57 @@ public final class SeparableConv2D: Layer, ConfigurableLayer {
         return 2 * positions * c * (Double(kernelSize.0 * kernelSize.1) + Double(filters))
     }
 
+    /// Keras's configuration: a depthwise convolution's keys (``DepthwiseConv2D/Configuration``) with
+    /// `filters` and the pointwise kernel's initializer, regularizer and constraint.
     public struct Configuration: Codable {
+        public var depthwise: DepthwiseConv2D.Configuration
         public var filters: Int
-        public var kernelSize: KerasInts
-        public var strides: KerasInts = 1
-        public var padding: Padding = .valid
-        public var depthMultiplier = 1
-        public var dataFormat: DataFormat = .channelsLast
-        public var dilationRate: KerasInts = 1
-        public var activation: Activation = .linear
-        public var useBias = true
-        public var depthwiseInitializer: Initializer = .glorotUniform
         public var pointwiseInitializer: Initializer = .glorotUniform
-        public var biasInitializer: Initializer = .zeros
-        public var depthwiseRegularizer: Regularizer?
         public var pointwiseRegularizer: Regularizer?
-        public var biasRegularizer: Regularizer?
-        public var depthwiseConstraint: Constraint?
         public var pointwiseConstraint: Constraint?
-        public var biasConstraint: Constraint?
         enum CodingKeys: String, CodingKey {
-            case filters, kernelSize = "kernel_size", strides, padding, depthMultiplier = "depth_multiplier", dataFormat = "data_format"
-            case dilationRate = "dilation_rate", activation, useBias = "use_bias"
-            case depthwiseInitializer = "depthwise_initializer", pointwiseInitializer = "pointwise_initializer", biasInitializer = "bias_initializer"
-            case depthwiseRegularizer = "depthwise_regularizer", pointwiseRegularizer = "pointwise_regularizer", biasRegularizer = "bias_regularizer"
-            case depthwiseConstraint = "depthwise_constraint", pointwiseConstraint = "pointwise_constraint", biasConstraint = "bias_constraint"
+            case filters, pointwiseInitializer = "pointwise_initializer", pointwiseRegularizer = "pointwise_regularizer"
+            case pointwiseConstraint = "pointwise_constraint"
         }
         init(_ l: SeparableConv2D) {
-            filters = l.filters; kernelSize = KerasInts(l.kernelSize); strides = KerasInts(l.strides); padding = l.padding
-            depthMultiplier = l.depthMultiplier; dataFormat = l.dataFormat; dilationRate = KerasInts(l.dilationRate)
-            activation = l.activation; useBias = l.useBias
-            depthwiseInitializer = l.depthwiseInitializer; pointwiseInitializer = l.pointwiseInitializer; biasInitializer = l.biasInitializer
-            depthwiseRegularizer = l.depthwiseRegularizer; pointwiseRegularizer = l.pointwiseRegularizer; biasRegularizer = l.biasRegularizer
-            depthwiseConstraint = l.depthwiseConstraint; pointwiseConstraint = l.pointwiseConstraint; biasConstraint = l.biasConstraint
+            var d = DepthwiseConv2D.Configuration(kernelSize: KerasInts(l.kernelSize))
+            d.strides = KerasInts(l.strides); d.padding = l.padding; d.depthMultiplier = l.depthMultiplier; d.dataFormat = l.dataFormat
+            d.dilationRate = KerasInts(l.dilationRate); d.activation = l.activation; d.useBias = l.useBias
+            d.depthwiseInitializer = l.depthwiseInitializer; d.biasInitializer = l.biasInitializer
+            d.depthwiseRegularizer = l.depthwiseRegularizer; d.biasRegularizer = l.biasRegularizer
+            d.depthwiseConstraint = l.depthwiseConstraint; d.biasConstraint = l.biasConstraint
+            depthwise = d
+            filters = l.filters
+            pointwiseInitializer = l.pointwiseInitializer; pointwiseRegularizer = l.pointwiseRegularizer; pointwiseConstraint = l.pointwiseConstraint
         }
         public init(from decoder: Decoder) throws {
+            depthwise = try DepthwiseConv2D.Configuration(from: decoder)
             let c = try decoder.container(keyedBy: CodingKeys.self)
             filters = try c.decode(Int.self, forKey: .filters)
-            kernelSize = try c.decode(KerasInts.self, forKey: .kernelSize)
-            strides = try c.value(.strides, default: strides)
-            padding = try c.value(.padding, default: padding)
-            depthMultiplier = try c.value(.depthMultiplier, default: depthMultiplier)
-            dataFormat = try c.value(.dataFormat, default: dataFormat)
-            dilationRate = try c.value(.dilationRate, default: dilationRate)
-            activation = try c.value(.activation, default: activation)
-            useBias = try c.value(.useBias, default: useBias)
-            depthwiseInitializer = try c.value(.depthwiseInitializer, default: depthwiseInitializer)
             pointwiseInitializer = try c.value(.pointwiseInitializer, default: pointwiseInitializer)
-            biasInitializer = try c.value(.biasInitializer, default: biasInitializer)
-            depthwiseRegularizer = try c.decodeIfPresent(Regularizer.self, forKey: .depthwiseRegularizer)
             pointwiseRegularizer = try c.decodeIfPresent(Regularizer.self, forKey: .pointwiseRegularizer)
-            biasRegularizer = try c.decodeIfPresent(Regularizer.self, forKey: .biasRegularizer)
-            depthwiseConstraint = try c.decodeIfPresent(Constraint.self, forKey: .depthwiseConstraint)
             pointwiseConstraint = try c.decodeIfPresent(Constraint.self, forKey: .pointwiseConstraint)
-            biasConstraint = try c.decodeIfPresent(Constraint.self, forKey: .biasConstraint)
+        }
+        public func encode(to encoder: Encoder) throws {
+            try depthwise.encode(to: encoder)
+            var c = encoder.container(keyedBy: CodingKeys.self)
+            try c.encode(filters, forKey: .filters)
+            try c.encode(pointwiseInitializer, forKey: .pointwiseInitializer)
+            try c.encodeIfPresent(pointwiseRegularizer, forKey: .pointwiseRegularizer)
+            try c.encodeIfPresent(pointwiseConstraint, forKey: .pointwiseConstraint)
         }
     }
+    public static var acceptedDefaults: [String: JSONValue] { ConvolutionConfiguration.acceptedDefaults }
     public var configuration: Configuration { Configuration(self) }
-    public convenience init(configuration c: Configuration, name: String?) throws {
-        self.init(filters: c.filters, kernelSize: try c.kernelSize.pair("kernel_size"), strides: try c.strides.pair("strides"),
+    public convenience init(configuration config: Configuration, name: String?) throws {
+        let c = config.depthwise
+        self.init(filters: config.filters, kernelSize: try c.kernelSize.pair("kernel_size"), strides: try c.strides.pair("strides"),
                   padding: c.padding, depthMultiplier: c.depthMultiplier, dataFormat: c.dataFormat,
                   dilationRate: try c.dilationRate.pair("dilation_rate"), activation: c.activation, useBias: c.useBias,
-                  depthwiseInitializer: c.depthwiseInitializer, pointwiseInitializer: c.pointwiseInitializer,
+                  depthwiseInitializer: c.depthwiseInitializer, pointwiseInitializer: config.pointwiseInitializer,
                   biasInitializer: c.biasInitializer, depthwiseRegularizer: c.depthwiseRegularizer,
-                  pointwiseRegularizer: c.pointwiseRegularizer, biasRegularizer: c.biasRegularizer,
-                  depthwiseConstraint: c.depthwiseConstraint, pointwiseConstraint: c.pointwiseConstraint,
+                  pointwiseRegularizer: config.pointwiseRegularizer, biasRegularizer: c.biasRegularizer,
+                  depthwiseConstraint: c.depthwiseConstraint, pointwiseConstraint: config.pointwiseConstraint,
                   biasConstraint: c.biasConstraint, name: name)
     }
 }
