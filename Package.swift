@@ -19,6 +19,9 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
         .package(url: "https://github.com/vapor/multipart-kit", from: "4.7.1"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-http-types", from: "1.8.0"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
     ],
     targets: [
         // Micro-kernels, packing and layout transforms per instruction set (chosen at run time).
@@ -42,8 +45,11 @@ let package = Package(
         ], swiftSettings: [.swiftLanguageMode(.v6)]),
         // `fovea serve`'s HTTP routes (Open Inference Protocol, TF Serving REST, TorchServe-style images).
         .target(name: "FoveaServer", dependencies: [
-            "FoveaServing",
+            "Fovea", "FoveaServing",
             .product(name: "Hummingbird", package: "hummingbird"),
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "HTTPTypes", package: "swift-http-types"),
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             .product(name: "Logging", package: "swift-log"),
             .product(name: "Metrics", package: "swift-metrics"),
             .product(name: "Prometheus", package: "swift-prometheus"),
@@ -66,10 +72,13 @@ let package = Package(
         .testTarget(name: "ImageTests", dependencies: ["Fovea", "CFoveaImageCodecs", "CZlib"], resources: [.copy("Fixtures")]),
         // NumPy arrays, zip, HDF5 and Keras archives; fixtures made by scripts/make_keras_model_fixture.py.
         .testTarget(name: "IOTests", dependencies: ["Fovea"], resources: [.copy("Fixtures")]),
-        .testTarget(name: "ServingTests", dependencies: ["FoveaServing", "Fovea"], swiftSettings: [.swiftLanguageMode(.v6)]),
+        .testTarget(name: "ServingTests", dependencies: ["FoveaServing", "Fovea", .product(name: "Logging", package: "swift-log")], swiftSettings: [.swiftLanguageMode(.v6)]),
         .testTarget(name: "ServerTests", dependencies: [
             "FoveaServer", "FoveaServing", "Fovea",
             .product(name: "HummingbirdTesting", package: "hummingbird"),
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "HTTPTypes", package: "swift-http-types"),
+            .product(name: "Logging", package: "swift-log"),
         ], swiftSettings: [.swiftLanguageMode(.v6)]),
     ],
     swiftLanguageModes: [.v5]

@@ -312,7 +312,7 @@ public final class ModelRepository: @unchecked Sendable {
     /// Class names from `labels.txt` (one per line) or TorchServe's `index_to_name.json`
     /// (`{"0": "name"}` or `{"0": ["id", "name"]}`) in the model file's folder; nil when there are
     /// none or they do not give a name to each of the `count` outputs.
-    static func classNames(beside file: URL, count: Int) -> [String]? {
+    public static func classNames(beside file: URL, count: Int) -> [String]? {
         let folder = file.deletingLastPathComponent()
         let stem = file.deletingPathExtension().lastPathComponent
         // A plain ROOT/NAME.ext model has its labels in ROOT/NAME.labels.txt.

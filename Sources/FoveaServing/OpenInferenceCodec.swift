@@ -7,6 +7,8 @@ public struct OpenInferenceRequest: Sendable, Equatable {
     /// Whether the model's output goes back in binary (the binary tensor data extension): the
     /// output's `binary_data` parameter, else the request's `binary_data_output`, else false.
     public var binaryOutput: Bool
+
+    public init(id: String?, batch: InferenceBatch, binaryOutput: Bool) { self.id = id; self.batch = batch; self.binaryOutput = binaryOutput }
 }
 
 /// The Open Inference Protocol's REST encoding (KServe v2 / Triton), with its binary tensor data

@@ -7,6 +7,8 @@ public struct TFServingRequest: Sendable, Equatable {
     public enum Format: Sendable, Equatable { case rows, columns }
     public var format: Format
     public var batch: InferenceBatch
+
+    public init(format: Format, batch: InferenceBatch) { self.format = format; self.batch = batch }
 }
 
 /// TF Serving's REST API (`api_rest.md`): `:predict` requests in row (`instances`) or columnar

@@ -168,6 +168,12 @@ extension JSONValue {
             }
             count += values.count
         case let .array(values):
+            if let odd = values.first(where: { $0.arrayCount == nil }) {
+                if case .number = odd {
+                    throw .badRequest("input '\(input)': data mixes numbers and arrays")
+                }
+                throw .badRequest("input '\(input)': tensor data must be numbers, got \(odd.kindName)")
+            }
             guard let axis = shape.first, values.count == axis else {
                 throw .badRequest("input '\(input)': the nested data does not match the shape (an array of \(values.count) where the shape says \(shape.first.map(String.init) ?? "a number"))")
             }
