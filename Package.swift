@@ -12,13 +12,12 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
-        // `fovea serve` (FoveaServing, FoveaServer): HTTP, logs, metrics, multipart forms.
+        // `fovea serve` (FoveaServing, FoveaServer): HTTP, logs, metrics.
         // Hummingbird without its swift-configuration trait (not used; one package less to build).
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1", traits: ["FullFoundation"]),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
-        .package(url: "https://github.com/vapor/multipart-kit", from: "4.7.1"),
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
         .package(url: "https://github.com/apple/swift-http-types", from: "1.8.0"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
@@ -41,7 +40,6 @@ let package = Package(
             "Fovea",
             .product(name: "Logging", package: "swift-log"),
             .product(name: "Metrics", package: "swift-metrics"),
-            .product(name: "MultipartKit", package: "multipart-kit"),
         ], swiftSettings: [.swiftLanguageMode(.v6)]),
         // `fovea serve`'s HTTP routes (Open Inference Protocol, TF Serving REST, TorchServe-style images).
         .target(name: "FoveaServer", dependencies: [

@@ -1,6 +1,5 @@
 import Fovea
 import Foundation
-import MultipartKit
 
 /// The raw image route's decoding (TorchServe's `POST /predictions/{model}`): the image bytes from
 /// a body or a multipart form, prepared exactly as `fovea predict` prepares an image
@@ -34,42 +33,70 @@ public enum ImageRequestDecoder {
         return bytes
     }
 
-    /// The parts of a multipart body: their Content-Disposition `name`, whether they had a
-    /// `filename`, and their bytes. At most 16 parts.
+    /// The parts of a multipart body (RFC 2046): their Content-Disposition `name`, whether they
+    /// had a `filename`, and their bytes. At most 16 parts; a body without its closing delimiter
+    /// is refused as truncated.
+    ///
+    /// Read here rather than with MultipartKit: its 4.7.1 parser indexes a 128-entry table with any
+    /// header byte and traps on bytes from 128 (found by DecoderFuzzTests), which would let one
+    /// request take the server down.
     public static func multipartParts(body: [UInt8], contentType: String) throws(ServingError) -> [(name: String?, isFile: Bool, bytes: [UInt8])] {
         guard let boundary = boundary(in: contentType) else {
-            throw .badRequest("a multipart body needs a boundary parameter in its Content-Type (got '\(contentType)')")
+            throw .badRequest("a multipart body needs a boundary parameter (1 to 70 characters) in its Content-Type (got '\(contentType)')")
         }
-        let parser = MultipartParser(boundary: boundary)
-        var parts: [(name: String?, isFile: Bool, bytes: [UInt8])] = []
-        var name: String?, isFile = false
-        var data: [UInt8] = []
-        var tooMany = false
-        parser.onHeader = { field, value in
-            guard field.lowercased() == "content-disposition" else { return }
-            for parameter in value.split(separator: ";").dropFirst() {
-                let pair = parameter.split(separator: "=", maxSplits: 1).map { $0.trimmingCharacters(in: .whitespaces) }
-                guard pair.count == 2 else { continue }
-                let v = pair[1].count >= 2 && pair[1].hasPrefix("\"") && pair[1].hasSuffix("\"") ? String(pair[1].dropFirst().dropLast()) : pair[1]
-                if pair[0].lowercased() == "name" { name = v }
-                if pair[0].lowercased() == "filename" { isFile = true }
+        let dash = Array("--\(boundary)".utf8)
+        // Delimiters: "--boundary" at the start of the body or right after a CRLF.
+        var delimiters: [Int] = []
+        var i = 0
+        while i + dash.count <= body.count {
+            if body[i] == dash[0], i == 0 || (i >= 2 && body[i - 2] == 0x0D && body[i - 1] == 0x0A), body[i..<(i + dash.count)].elementsEqual(dash) {
+                delimiters.append(i)
+                let after = i + dash.count
+                if after + 1 < body.count, body[after] == UInt8(ascii: "-"), body[after + 1] == UInt8(ascii: "-") { break }
+                i = after
+            } else {
+                i += 1
             }
         }
-        parser.onBody = { buffer in
-            data.append(contentsOf: buffer.readableBytesView)
-            buffer.moveReaderIndex(forwardBy: buffer.readableBytes)
+        guard let last = delimiters.last, last + dash.count + 1 < body.count,
+              body[last + dash.count] == UInt8(ascii: "-"), body[last + dash.count + 1] == UInt8(ascii: "-") else {
+            throw .badRequest("the multipart body has no closing boundary '--\(boundary)--' (truncated, or the boundary does not match)")
         }
-        parser.onPartComplete = {
-            if parts.count < 16 { parts.append((name, isFile, data)) } else { tooMany = true }
-            name = nil; isFile = false; data = []
+        guard delimiters.count >= 2 else { throw .badRequest("the multipart body has no parts") }
+        guard delimiters.count <= 17 else { throw .badRequest("the multipart body has more than 16 parts") }
+        var parts: [(name: String?, isFile: Bool, bytes: [UInt8])] = []
+        for (start, next) in zip(delimiters, delimiters.dropFirst()) {
+            var at = start + dash.count
+            while at < next, body[at] == 0x20 || body[at] == 0x09 { at += 1 }  // transport padding
+            guard at + 1 < next, body[at] == 0x0D, body[at + 1] == 0x0A else { throw .badRequest("a multipart delimiter is not followed by a line break") }
+            at += 2
+            let end = next - 2  // the CRLF before the next delimiter belongs to it
+            // Headers end at an empty line.
+            var headerEnd = -1
+            var j = at
+            if j + 1 < end + 2, body[j] == 0x0D, body[j + 1] == 0x0A {
+                headerEnd = j
+            } else {
+                while j + 3 < end + 2 {
+                    if body[j] == 0x0D, body[j + 1] == 0x0A, body[j + 2] == 0x0D, body[j + 3] == 0x0A { headerEnd = j + 2; break }
+                    j += 1
+                }
+            }
+            guard headerEnd >= 0, headerEnd + 2 <= end else { throw .badRequest("a multipart part has no blank line after its headers") }
+            var name: String?, isFile = false
+            let headers = String(decoding: body[at..<headerEnd], as: UTF8.self)
+            for line in headers.split(separator: "\r\n") {
+                guard let colon = line.firstIndex(of: ":"), line[..<colon].lowercased() == "content-disposition" else { continue }
+                for parameter in line[line.index(after: colon)...].split(separator: ";").dropFirst() {
+                    let pair = parameter.split(separator: "=", maxSplits: 1).map { $0.trimmingCharacters(in: .whitespaces) }
+                    guard pair.count == 2 else { continue }
+                    let value = pair[1].count >= 2 && pair[1].hasPrefix("\"") && pair[1].hasSuffix("\"") ? String(pair[1].dropFirst().dropLast()) : pair[1]
+                    if pair[0].lowercased() == "name" { name = value }
+                    if pair[0].lowercased() == "filename" { isFile = true }
+                }
+            }
+            parts.append((name, isFile, Array(body[(headerEnd + 2)..<end])))
         }
-        do {
-            try parser.execute(body)
-        } catch {
-            throw .badRequest("the multipart body is malformed (boundary '\(boundary)')")
-        }
-        guard !tooMany else { throw .badRequest("the multipart body has more than 16 parts") }
-        guard !parts.isEmpty else { throw .badRequest("the multipart body has no complete part (truncated, or the boundary does not match)") }
         return parts
     }
 
