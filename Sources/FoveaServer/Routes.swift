@@ -17,7 +17,7 @@ struct Routes: Sendable {
 
     typealias Handler = @Sendable (Request, BasicRequestContext) async throws -> Response
 
-    static let methods: [HTTPRequest.Method] = [.get, .post, .put, .delete, .patch, .options, .head]
+    static let methods: [HTTPRequest.Method] = [.get, .post, .put, .delete, .patch, .options, .head, .trace, .connect]
 
     /// Registers `handlers` for `path`, and 405 with `Allow` for every other method.
     func route(_ router: Router<BasicRequestContext>, _ path: String, _ handlers: [HTTPRequest.Method: Handler]) {
