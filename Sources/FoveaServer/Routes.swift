@@ -17,7 +17,8 @@ struct Routes: Sendable {
 
     typealias Handler = @Sendable (Request, BasicRequestContext) async throws -> Response
 
-    static let methods: [HTTPRequest.Method] = [.get, .post, .put, .delete, .patch, .options, .head, .trace, .connect]
+    static let methods: [HTTPRequest.Method] = [.get, .post, .put, .delete, .patch, .options, .head, .trace, .connect,
+                                                HTTPRequest.Method("QUERY")!]
 
     /// Registers `handlers` for `path`, and 405 with `Allow` for every other method.
     func route(_ router: Router<BasicRequestContext>, _ path: String, _ handlers: [HTTPRequest.Method: Handler]) {
@@ -127,7 +128,6 @@ struct Routes: Sendable {
     func v1Status(_ context: BasicRequestContext, versioned: Bool) throws -> Response {
         try Self.answer { () throws(ServingError) in
             let name = try parameter(context, "model")
-            guard !name.contains(":") else { throw .badRequest("GET \(name): a verb such as :predict needs POST") }
             guard let statuses = repository.status(of: name) else { throw .notFound("no model named '\(name)'") }
             guard versioned else { return Self.json(TFServingCodec.encodeStatus(statuses)) }
             let text = try parameter(context, "version")
@@ -194,7 +194,9 @@ struct Routes: Sendable {
     // MARK: Helpers
 
     func parameter(_ context: BasicRequestContext, _ name: String) throws(ServingError) -> String {
-        guard let value = context.parameters.get(name) else { throw .badRequest("missing \(name) in the path") }
+        guard let raw = context.parameters.get(name) else { throw .badRequest("missing \(name) in the path") }
+        // Path segments arrive as sent: "seed%3Apredict" is "seed:predict".
+        guard let value = raw.removingPercentEncoding else { throw .badRequest("'\(raw)' in the path is not valid percent-encoding") }
         return value
     }
 
