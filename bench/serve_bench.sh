@@ -170,7 +170,7 @@ fi
 
 if [[ $PHASES == *4* ]]; then
 echo "== 4. versions and shutdown"
-start_server --poll-interval 0.5
+start_server --poll-interval 0.5 --queue-size 4096
 t0=$(date +%s.%N)
 mkdir -p "$models/seed/2.tmp" && cp "$model" "$models/seed/2.tmp/model.safetensors" && mv "$models/seed/2.tmp" "$models/seed/2"
 until curl -sf "$base/v2/models/seed/versions/2/ready" >/dev/null; do sleep 0.05; done
@@ -181,23 +181,26 @@ sleep 2
 broken_status=$(curl -s "$base/v1/models/seed/versions/3")
 default_version=$(curl -s -X POST "$base/v2/models/seed/infer" --data-binary @<(python3 -c "
 import json; print(json.dumps({'inputs':[{'name':'input_layer','shape':[1,28,28,1],'datatype':'FP32','data':[0]*784}]}))") | python3 -c "import json,sys; print(json.load(sys.stdin)['model_version'])")
-# SIGTERM under load: wrk's connections plus 32 requests of 256 samples each in flight.
+# SIGTERM under load: wrk's connections on the seed CNN, and 32 requests of 64 samples each on
+# the deep CNN, connected and queued (about a second of work) when the signal comes.
+cp "$OUT/deep-models/seed/1/model.safetensors" "$models/deep.safetensors" 2>/dev/null || "$fovea" convert deep-cnn "$models/deep.safetensors" > /dev/null
+until curl -sf "$base/v2/models/deep/ready" >/dev/null; do sleep 0.05; done
 python3 -c "
 import json
 row = [i % 256 / 255 for i in range(784)]
-print(json.dumps({'inputs': [{'name': 'input_layer', 'shape': [256, 28, 28, 1], 'datatype': 'FP32', 'data': row * 256}]}))" > "$OUT/big.json"
+print(json.dumps({'inputs': [{'name': 'input_layer', 'shape': [64, 28, 28, 1], 'datatype': 'FP32', 'data': row * 64}]}))" > "$OUT/big.json"
 REQUESTS_LUA="$OUT/json-valid.lua" wrk -t2 -c"$CONNECTIONS" -d8s --timeout 10s -s "$here/serve_load.lua" "$base" > "$OUT/sigterm.wrk" 2>&1 &
 wrk_pid=$!
-sleep 3
+sleep 2
 rm -f "$OUT"/inflight.*
 for i in $(seq 1 32); do
-  curl -s -o /dev/null -w "%{http_code}" -X POST --data-binary @"$OUT/big.json" "$base/v2/models/seed/infer" > "$OUT/inflight.$i" &
+  curl -s -o /dev/null -w "%{http_code}" -X POST --data-binary @"$OUT/big.json" "$base/v2/models/deep/infer" > "$OUT/inflight.$i" &
 done
-sleep 0.05
+sleep 0.5
 kill -TERM "$server_pid"
 set +e; wait "$server_pid"; exit_code=$?; set -e
 wait "$wrk_pid" || true
-sleep 0.5
+sleep 1
 answered=$(cat "$OUT"/inflight.* | grep -o 200 | wc -l)
 python3 - "$new_version_s" "$broken_status" "$default_version" "$exit_code" "$answered" >> "$results" <<'PY'
 import json, sys

@@ -23,8 +23,15 @@ trap 'kill -TERM $pid 2>/dev/null || true' EXIT
 until curl -sf "http://127.0.0.1:$PORT/v2/health/ready" > /dev/null; do sleep 0.1; done
 set +e
 config=()
-[ "${REALISTIC:-1}" = 1 ] && config=(--config-file "$here/schemathesis.toml")
-"$VENV/bin/schemathesis" "${config[@]}" run "http://127.0.0.1:$PORT/openapi.json" --checks all --max-time "${MAX_TIME:-300}" \
+exclude=()
+if [ "${REALISTIC:-1}" = 1 ]; then
+  config=(--config-file "$here/schemathesis.toml")
+  # With real names, schemathesis also sends requests the document allows but the model cannot
+  # take (a tensor of another shape, a PNG with no digit in it): their 400s are right, and no
+  # OpenAPI schema can say which shapes a given model takes.
+  exclude=(--exclude-checks positive_data_acceptance)
+fi
+"$VENV/bin/schemathesis" "${config[@]}" run "http://127.0.0.1:$PORT/openapi.json" --checks all "${exclude[@]}" --max-time "${MAX_TIME:-300}" \
   --workers 2 --report junit --report-dir "$OUT/schemathesis-report" "${@:2}"
 status=$?
 set -e
