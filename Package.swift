@@ -63,7 +63,7 @@ let package = Package(
         // What the test targets share: the strict gradient check and its inputs.
         .target(name: "FoveaTestSupport", dependencies: ["Fovea"], path: "Tests/Support"),
         .testTarget(name: "KernelTests", dependencies: ["Fovea", "CFoveaKernels"]),
-        .testTarget(name: "TensorTests", dependencies: ["Fovea", "FoveaTestSupport"]),
+        .testTarget(name: "TensorTests", dependencies: ["Fovea", "FoveaTestSupport"], resources: [.copy("Fixtures")]),
         .testTarget(name: "LayerTests", dependencies: ["Fovea", "FoveaTestSupport"], resources: [.copy("Fixtures")]),
         .testTarget(name: "TrainingTests", dependencies: ["Fovea"], resources: [.copy("Fixtures")]),
         .testTarget(name: "DataTests", dependencies: ["Fovea"]),

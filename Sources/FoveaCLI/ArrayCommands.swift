@@ -21,22 +21,23 @@ func predictArrays(model path: String, input: String, output: String, batchSize:
 struct ConvertCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "convert",
-        abstract: "Convert a model between Fovea's .safetensors and Keras 3's .keras.",
+        abstract: "Convert a model between Fovea's .safetensors, Keras 3's .keras and Keras's legacy .h5.",
         discussion: """
             The input is a model file in either format or a legacy Keras .h5 model (told apart by content), or a built-in architecture name; \
             the output format follows the output's extension: .keras for Keras 3 (`keras.saving.load_model` loads it), \
-            anything else for Fovea's safetensors model file.
+            .h5 for Keras's legacy HDF5 model file (Keras 2 and 3 load it), anything else for Fovea's safetensors model file.
             """)
 
     @Argument(help: "The model to read: a .keras archive, a legacy Keras .h5 model, a Fovea model file or a built-in architecture name.") var input: String
-    @Argument(help: "The file to write: NAME.keras or NAME.safetensors.") var output: String
+    @Argument(help: "The file to write: NAME.keras, NAME.h5 or NAME.safetensors.") var output: String
 
     func run() throws {
         let net = try loadOrMake(input)
         let url = URL(fileURLWithPath: output)
-        if url.pathExtension.lowercased() == "keras" {
-            try net.saveKeras(to: url)
-        } else {
+        switch url.pathExtension.lowercased() {
+        case "keras": try net.saveKeras(to: url)
+        case "h5", "hdf5": try net.saveKerasH5(to: url)
+        default:
             try net.save(to: url)
         }
         print("Wrote \(output): model \(net.name), \(net.layers.count) layers, \(groupedThousands(net.parameterCount)) parameters")

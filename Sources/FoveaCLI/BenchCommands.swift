@@ -40,7 +40,7 @@ struct DevicesCommand: ParsableCommand {
 
 struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "bench", abstract: "Training and inference speed of the built-in models, layer by layer.")
-    @Option(help: "One built-in model (default: all).") var model: String?
+    @Option(help: "One built-in model (default: every MNIST network; name an ImageNet one to run it).") var model: String?
     @Option(help: "Worker threads (default: all cores).") var threads: Int?
     @Option(help: "Training batch size.") var batchSize = 64
     @Option(help: "Inference batch size.") var inferenceBatchSize = 256
@@ -68,7 +68,7 @@ struct BenchCommand: ParsableCommand {
             }
             return
         }
-        let architectures = try model.map { [try Architecture(named: $0)] } ?? Architecture.allCases
+        let architectures = try model.map { [try Architecture(named: $0)] } ?? Architecture.mnistNetworks
         let ceiling = Kernels.measureFMACeiling()
         var results: [BenchmarkResult] = []
         for architecture in architectures {

@@ -35,12 +35,12 @@ struct SummaryCommand: ParsableCommand {
 }
 
 /// A built-in architecture by name, or a model file (Fovea's, a Keras .keras archive or a legacy .h5) by path.
-func loadOrMake(_ nameOrPath: String) throws -> Sequential {
+func loadOrMake(_ nameOrPath: String) throws -> Model {
     if let architecture = Architecture(rawValue: nameOrPath) { return try architecture.make() }
     guard FileManager.default.fileExists(atPath: nameOrPath) else {
         throw FoveaError("'\(nameOrPath)' is neither a built-in model (\(Architecture.allCases.map(\.rawValue).joined(separator: ", "))) nor an existing model file")
     }
-    return try Sequential.load(fromAnyFormat: URL(fileURLWithPath: nameOrPath))
+    return try Model.load(fromAnyFormat: URL(fileURLWithPath: nameOrPath))
 }
 
 /// Labels in the form a loss wants: class indices for sparse cross-entropy, one-hot otherwise.

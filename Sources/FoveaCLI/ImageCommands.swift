@@ -171,7 +171,7 @@ struct ActivationsCommand: ParsableCommand {
     }
 
     func run() throws {
-        let net = try Sequential.load(from: URL(fileURLWithPath: model))
+        let net = try Model.load(from: URL(fileURLWithPath: model))
         let input = try imageInput.input(image, for: net)
         let report = try FeatureMapReport(model: net, input: input, topK: topK, tileSize: tileSize)
         let written = try report.write(to: URL(fileURLWithPath: out, isDirectory: true))

@@ -11,7 +11,7 @@ struct ImageInputOptions: ParsableArguments {
 
     /// The image at `path` as `model`'s input, `[1, h, w, c]` in 0...1; warns (on stderr) when an
     /// MNIST model is given what looks like a dark digit on a light background.
-    func input(_ path: String, for model: Sequential) throws -> Tensor {
+    func input(_ path: String, for model: Model) throws -> Tensor {
         guard let shape = model.inputShape else {
             throw FoveaError("the model has no input shape; it cannot say what size of image it takes")
         }
@@ -25,7 +25,7 @@ struct ImageInputOptions: ParsableArguments {
 }
 
 /// `fovea predict --model PATH IMAGE…`: each image converted to the model's input, then its top classes.
-func predictImages(_ paths: [String], model: Sequential, options: ImageInputOptions, topK: Int) throws {
+func predictImages(_ paths: [String], model: Model, options: ImageInputOptions, topK: Int) throws {
     for path in paths {
         let input = try options.input(path, for: model)
         let output = try model.predict(input).scalars

@@ -44,8 +44,8 @@ struct TrainCommand: ParsableCommand {
         if batchSize <= 0 { throw ValidationError("--batch-size must be positive") }
         if let lrDecay, !(lrDecay > 0 && lrDecay.isFinite) { throw ValidationError("--lr-decay must be a positive number") }
         if let threads, threads <= 0 { throw ValidationError("--threads must be positive") }
-        if let shuffle, Sequential.Shuffle(rawValue: shuffle) == nil {
-            throw ValidationError("--shuffle must be one of \(Sequential.Shuffle.allCases.map(\.rawValue).joined(separator: ", "))")
+        if let shuffle, Model.Shuffle(rawValue: shuffle) == nil {
+            throw ValidationError("--shuffle must be one of \(Model.Shuffle.allCases.map(\.rawValue).joined(separator: ", "))")
         }
         if let checkpointEvery, checkpointEvery <= 0 { throw ValidationError("--checkpoint-every must be a positive number of batches") }
         if checkpointEvery != nil && checkpoint == nil && resume == nil { throw ValidationError("--checkpoint-every needs --checkpoint PATH (or --resume PATH)") }
@@ -61,12 +61,12 @@ struct TrainCommand: ParsableCommand {
     func run() throws {
         if let threads { ThreadPool.threadCount = threads }
         let mnist = try data.load()
-        let net: Sequential
+        let net: Model
         let modelName: String
         var decay = lrDecay
         var position: TrainingPosition?
         if let resume {
-            net = try Sequential.load(from: URL(fileURLWithPath: resume))
+            net = try Model.load(from: URL(fileURLWithPath: resume))
             guard let optimizer = net.optimizer, let saved = net.trainingPosition else {
                 throw FoveaError("\(resume): holds no optimizer state and training position; resume from a file written by fovea train --checkpoint")
             }
@@ -75,7 +75,9 @@ struct TrainCommand: ParsableCommand {
             print("Resuming at epoch \(saved.epoch + 1), step \(saved.step)/\(saved.stepsPerEpoch) (\(optimizer.name), \(optimizer.iterations) steps done)")
         } else {
             let architecture = try Architecture(named: model ?? Architecture.seedCNN.rawValue)
-            net = try architecture.make(seed: seed ?? 0)
+            // MNIST's images and classes, whatever the architecture's defaults (an ImageNet network
+            // refuses 28×28×1 as Keras does: it is below its minimum input size).
+            net = try architecture.make(inputShape: [28, 28, 1], classes: 10, seed: seed ?? 0)
             decay = decay ?? architecture.defaultLearningRateDecay
             net.compile(optimizer: try Optimizer.named(optimizer ?? "rmsprop", learningRate: learningRate),
                         loss: try Loss(named: loss ?? "sparse_categorical_crossentropy"), metrics: [.accuracy])
@@ -84,7 +86,7 @@ struct TrainCommand: ParsableCommand {
         let lossFunction = net.loss!
         let (x, labels) = mnist.tensors(.train, limit: limit)
         if let decay, decay != 1, let optimizer = net.optimizer {
-            let stepsPerEpoch = (try Sequential.trainingCount(samples: x.shape[0], validationSplit: validationSplit) + batchSize - 1) / batchSize
+            let stepsPerEpoch = (try Model.trainingCount(samples: x.shape[0], validationSplit: validationSplit) + batchSize - 1) / batchSize
             optimizer.schedule = .exponentialDecay(initial: optimizer.learningRate, decaySteps: stepsPerEpoch, decayRate: decay, staircase: true)
         }
         let (testX, testLabels) = mnist.tensors(.test)
@@ -100,7 +102,7 @@ struct TrainCommand: ParsableCommand {
         let start = Date()
         try net.fit(x: x, y: targets(labels, for: lossFunction, classes: 10), batchSize: batchSize, epochs: epochs,
                     verbose: verbose, validationSplit: validationSplit,
-                    shuffle: Sequential.Shuffle(rawValue: shuffle ?? position?.shuffle ?? Sequential.Shuffle.samePermutation.rawValue)!,
+                    shuffle: Model.Shuffle(rawValue: shuffle ?? position?.shuffle ?? Model.Shuffle.samePermutation.rawValue)!,
                     callbacks: callbacks, resumingFrom: position)
         let fitSeconds = Date().timeIntervalSince(start)
         // A callback that could not write stopped training early; that is an error for the command.
@@ -122,7 +124,7 @@ struct EvaluateCommand: ParsableCommand {
     @OptionGroup var data: DataOptions
 
     func run() throws {
-        let net = try Sequential.load(fromAnyFormat: URL(fileURLWithPath: model))
+        let net = try Model.load(fromAnyFormat: URL(fileURLWithPath: model))
         let lossFunction = try Loss(named: loss)
         net.compile(optimizer: RMSprop(), loss: lossFunction, metrics: [.accuracy])
         let (x, labels) = try data.load().tensors(.test)
@@ -152,7 +154,7 @@ struct PredictCommand: ParsableCommand {
 
     func run() throws {
         if let input, let output { return try predictArrays(model: model, input: input, output: output, batchSize: batchSize) }
-        let net = try Sequential.load(fromAnyFormat: URL(fileURLWithPath: model))
+        let net = try Model.load(fromAnyFormat: URL(fileURLWithPath: model))
         if !images.isEmpty { return try predictImages(images, model: net, options: imageInput, topK: topK) }
         let mnist = try data.load()
         guard index >= 0 && index < mnist.testCount else {

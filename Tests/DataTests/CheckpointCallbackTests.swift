@@ -3,7 +3,7 @@ import XCTest
 import Fovea
 
 final class CheckpointCallbackTests: XCTestCase {
-    func smallModel(seed: UInt64 = 3) throws -> Sequential {
+    func smallModel(seed: UInt64 = 3) throws -> Model {
         try Sequential([Input(shape: [4]), Dense(5, activation: .relu), Dense(3, activation: .softmax)], seed: seed)
     }
 

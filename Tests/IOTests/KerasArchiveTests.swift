@@ -6,7 +6,7 @@ final class KerasArchiveTests: XCTestCase {
     func testKerasSavedSequentialPredictsKerassNumbers() throws {
         let model = try Sequential.loadKeras(from: try fixture("keras_cnn.keras"))
         XCTAssertEqual(model.name, "fixture_cnn")
-        XCTAssertEqual(model.layers.map(\.typeName), ["InputLayer", "Conv2D", "Conv2D", "MaxPooling2D", "Dropout", "Conv2D",
+        XCTAssertEqual(model.layers.map(\.typeName), ["Conv2D", "Conv2D", "MaxPooling2D", "Dropout", "Conv2D",
                                                       "AveragePooling2D", "Flatten", "Dense", "Activation", "Dropout", "Dense"])
         XCTAssertEqual(model.parameterCount, 618)
         let x = try Tensor.readNumPy(from: try fixture("keras_cnn_input.npy"))
@@ -32,15 +32,25 @@ final class KerasArchiveTests: XCTestCase {
         XCTAssertLessThanOrEqual(maxAbsDifference(try model.predict(x), expected), 1e-5)
     }
 
-    func testUnsupportedLayerIsNamed() {
-        assertFoveaError(containing: ["keras_unsupported.keras", "'batch_normalization'", "BatchNormalization", "not supported"]) {
-            try Sequential.loadKeras(from: try fixture("keras_unsupported.keras"))
-        }
+    func testOnceUnsupportedFixturesNowLoad() throws {
+        // These archives were kept to show the errors Fovea gave before it had batch normalization
+        // and graphs; they load now (Keras's numbers for such models: GraphFixtureTests).
+        let normalized = try Model.loadKeras(from: try fixture("keras_unsupported.keras"))
+        XCTAssertTrue(normalized.layers.contains { $0 is BatchNormalization })
+        let branching = try Model.loadKeras(from: try fixture("keras_branching.keras"))
+        XCTAssertTrue(branching.layers.contains { $0 is Add })
+        XCTAssertTrue(branching.summary().contains("Connected to"), branching.summary())
     }
 
-    func testBranchingFunctionalModelIsRefusedWithTheReason() {
-        assertFoveaError(containing: ["keras_branching.keras", "layer 'add' takes 2 inputs", "single chain"]) {
-            try Sequential.loadKeras(from: try fixture("keras_branching.keras"))
+    func testUnregisteredLayerIsNamed() throws {
+        var config = try JSONValue(parsing: Data(try ZipArchive(contentsOf: try fixture("keras_cnn.keras")).read("config.json")))
+        guard case .object(var top) = config, case .object(var inner) = top["config"]!, case .array(var layers) = inner["layers"]!,
+              case .object(var flatten) = layers[7] else { return XCTFail("unexpected fixture config") }
+        XCTAssertEqual(flatten["class_name"], "Flatten")
+        flatten["class_name"] = "Masking"
+        layers[7] = .object(flatten); inner["layers"] = .array(layers); top["config"] = .object(inner); config = .object(top)
+        assertFoveaError(containing: ["masked", "'flatten'", "'Masking' is not registered", "it implements InputLayer"]) {
+            try Model.fromConfig(config, source: "masked")
         }
     }
 
@@ -80,7 +90,7 @@ final class KerasArchiveTests: XCTestCase {
     func testWrittenArchiveRoundTripsForEveryArchitecture() throws {
         let dir = try makeTemporaryDirectory(self)
         let x = Tensor.uniform([2, 28, 28, 1], seed: 5)
-        for architecture in Architecture.allCases {
+        for architecture in Architecture.mnistNetworks {
             let model = try architecture.make(seed: 11)
             let url = dir.appendingPathComponent("\(architecture.rawValue).keras")
             try model.saveKeras(to: url)
@@ -104,7 +114,7 @@ final class KerasArchiveTests: XCTestCase {
     func testWrittenConfigHasKerasSerializationFields() throws {
         let model = try Sequential([Input(shape: [6, 6, 1]), Conv2D(filters: 2, kernelSize: 3, kernelRegularizer: .l1l2(l1: 0, l2: 0.01)),
                                     Flatten(), Dropout(0.5), Dense(2)], name: "small")
-        let config = try model.kerasConfig()
+        let config = try XCTUnwrap(try JSONSerialization.jsonObject(with: try model.kerasConfig().data()) as? [String: Any])
         XCTAssertEqual(config["class_name"] as? String, "Sequential")
         XCTAssertEqual(config["module"] as? String, "keras")
         let layers = try XCTUnwrap((config["config"] as? [String: Any])?["layers"] as? [[String: Any]])
@@ -130,7 +140,7 @@ final class KerasArchiveTests: XCTestCase {
             override func forward(_ input: Tensor, training: Bool) throws -> Tensor { input * 2 }
         }
         let model = try Sequential([Input(shape: [3]), Doubler(name: "doubler"), Dense(1)])
-        assertFoveaError(containing: ["'doubler'", "Doubler", ".keras"]) { try model.kerasArchive() }
+        assertFoveaError(containing: ["'doubler'", "Doubler", "ConfigurableLayer"]) { try model.kerasArchive() }
     }
 
     func testMismatchedWeightsAreNamed() throws {

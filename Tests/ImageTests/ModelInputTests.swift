@@ -130,7 +130,7 @@ final class TopClassesTests: XCTestCase {
 }
 
 final class FeatureMapReportTests: XCTestCase {
-    func makeModel() throws -> Sequential {
+    func makeModel() throws -> Model {
         try Sequential([
             Input(shape: [8, 8, 1]),
             Conv2D(filters: 4, kernelSize: 3, activation: .relu), MaxPooling2D(poolSize: 2, name: "pool<&>"),

@@ -139,7 +139,7 @@ final class LayerBehaviourTests: XCTestCase {
 final class SequentialTests: XCTestCase {
     func testBuiltInArchitecturesHaveKerasParameterCounts() throws {
         let seed = try Architecture.seedCNN.make()
-        XCTAssertEqual(seed.layers.dropFirst().map(\.parameterCount), [320, 0, 18496, 0, 36928, 0, 36928, 650])
+        XCTAssertEqual(seed.layers.map(\.parameterCount), [320, 0, 18496, 0, 36928, 0, 36928, 650])
         XCTAssertEqual(seed.parameterCount, 93_322)
         XCTAssertEqual(try Architecture.tutorialCNN.make().parameterCount, 696_454)
         XCTAssertEqual(try Architecture.deepCNN.make().parameterCount, 2_592_202)
@@ -150,11 +150,12 @@ final class SequentialTests: XCTestCase {
 
     func testAutomaticAndExplicitNames() throws {
         let model = try Architecture.seedCNN.make()
-        XCTAssertEqual(model.layers.dropFirst().map(\.name),
+        XCTAssertEqual(model.layers.map(\.name),
                        ["conv2d", "max_pooling2d", "conv2d_1", "max_pooling2d_1", "conv2d_2", "flatten", "dense", "dense_1"])
         XCTAssertEqual(model.variables.map(\.name).prefix(3), ["conv2d.kernel", "conv2d.bias", "conv2d_1.kernel"])
         let named = try Sequential([Input(shape: [4]), Dense(3, name: "hidden"), Dense(2), ReLU(), Dense(1)])
-        XCTAssertEqual(named.layers.map(\.name), ["input_layer", "hidden", "dense", "re_lu", "dense_1"])
+        XCTAssertEqual(named.layers.map(\.name), ["hidden", "dense", "re_lu", "dense_1"])
+        XCTAssertEqual(named.inputLayer?.name, "input_layer")
         XCTAssertThrowsError(try Sequential([Input(shape: [4]), Dense(3, name: "same"), Dense(3, name: "same")])) { error in
             XCTAssertTrue("\(error)".contains("same"), "\(error)")
         }

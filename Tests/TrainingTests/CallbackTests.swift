@@ -4,7 +4,7 @@ import Fovea
 
 final class CallbackTests: XCTestCase {
     /// Runs EarlyStopping over a scripted sequence of monitored values, as `fit` would.
-    func run(_ stopper: EarlyStopping, _ values: [Float], model: Sequential, weightsPerEpoch: Bool = false) throws -> Int {
+    func run(_ stopper: EarlyStopping, _ values: [Float], model: Model, weightsPerEpoch: Bool = false) throws -> Int {
         stopper.model = model
         stopper.onTrainBegin(logs: [:])
         var epochsRun = 0

@@ -19,7 +19,7 @@ final class ResumeTests: XCTestCase {
     }
 
     /// Convolution, pooling, dropout and dense: every kind of state a checkpoint has to carry.
-    func smallCNN() throws -> Sequential {
+    func smallCNN() throws -> Model {
         let model = try Sequential([Input(shape: [28, 28, 1]), Conv2D(filters: 4, kernelSize: 3, activation: .relu), MaxPooling2D(poolSize: 2),
                                     Flatten(), Dropout(0.3), Dense(10, activation: .softmax)], seed: 11)
         model.compile(optimizer: Adam(), loss: .sparseCategoricalCrossentropy(), metrics: [.accuracy])

@@ -111,7 +111,7 @@ public final class ModelCheckpoint: Callback {
         }
     }
 
-    func fail(_ message: String, model: Sequential) {
+    func fail(_ message: String, model: Model) {
         failure = message
         print(message)
         model.stopTraining = true

@@ -4,9 +4,21 @@ import Foundation
 /// version 0/1, version-1 object headers, groups as symbol tables (a v1 B-tree of symbol nodes with
 /// a local heap of names), and datasets stored contiguously or compactly, uncompressed.
 ///
+/// This subset is all that Keras writes, for models of any size (checked on ResNet50, InceptionV3,
+/// MobileNetV2 and VGG16 saved by Keras 3.15 with h5py 3.14 / HDF5 1.14 as `.h5`, `.keras` and
+/// `.weights.h5`, and on keras.applications' Keras 2 weight files): h5py opens files with
+/// `libver=("earliest", …)`, so there is no dense attribute storage, no version-2 object header and
+/// no chunked dataset in them. An attribute larger than an object header message (64 KiB) cannot be
+/// written in this layout at all (libhdf5: "object header message is too large"); Keras avoids that
+/// by storing `model_config` (153 KB for ResNet50, 269 KB for InceptionV3) as one variable-length
+/// string, whose text is an object in a global heap collection of its own, and by splitting long
+/// name lists into `layer_names0`, `layer_names1`, … of fixed-length strings. Groups with hundreds
+/// of members have symbol-table B-trees of several levels.
+///
 /// This is deliberately not a general HDF5 library. Anything outside the subset (superblock 2/3 from
 /// `libver="latest"`, new-style link groups, chunked or filtered datasets) is an error naming the
 /// feature. Every address is bounds-checked and every walk is bounded, so corrupt files are errors.
+/// `HDF5File` is its public face; `HDF5Writer` writes the same layout.
 struct HDF5Reader {
     let file: String
     private let r: ByteReader
@@ -70,6 +82,12 @@ struct HDF5Reader {
         return base + Int(raw)
     }
 
+    /// Whether the four bytes at `at` are `signature` (ASCII), without allocating.
+    private func has(_ signature: StaticString, at: Int) throws -> Bool {
+        try r.check(at, 4)
+        return signature.withUTF8Buffer { sig in (0..<4).allSatisfy { r.bytes[at + $0] == sig[$0] } }
+    }
+
     private func fail(_ why: String) -> FoveaError { FoveaError("\(file): unsupported or corrupt HDF5 file: \(why)") }
 
     private func address(at offset: Int) throws -> Int {
@@ -89,7 +107,7 @@ struct HDF5Reader {
 
     /// The header messages of the object whose header is at (absolute) `at`.
     func messages(at: Int) throws -> [Message] {
-        if (try? r.slice(at, 4)) == Array("OHDR".utf8) {
+        if (try? has("OHDR", at: at)) == true {
             throw FoveaError(Self.unsupported(file, "version-2 object headers (written with libver='latest')"))
         }
         guard try r.u8(at) == 1 else { throw fail("object header at \(at) has version \(try r.u8(at)), expected 1") }
@@ -151,6 +169,14 @@ struct HDF5Reader {
         return found
     }
 
+    /// The members of the group whose header is at `header`, by name, with their header addresses,
+    /// in the order the group stores them (by name); nil when `header` is not a group.
+    func members(ofGroupAt header: Int) throws -> [(name: String, header: Int)]? {
+        guard case .group(let btree, let heap) = try object(at: header) else { return nil }
+        var budget = 200_000
+        return try groupEntries(btree: btree, heap: heap, budget: &budget).map { (name: $0.0, header: $0.1) }
+    }
+
     /// The object header of the group or dataset at slash-separated `path` ("" is the root group),
     /// or nil when no such member exists.
     func objectHeader(at path: String) throws -> Int? {
@@ -164,11 +190,7 @@ struct HDF5Reader {
         return header
     }
 
-    /// An attribute's value: text (h5py's fixed- or variable-length strings, one or a list) or numbers.
-    enum Attribute {
-        case strings([String])
-        case numbers(NumPyArray)
-    }
+    typealias Attribute = HDF5Attribute
 
     /// The attributes of the object whose header is at `header`, by name. Only attributes stored in
     /// the object header itself (what HDF5 does unless `libver` allows dense attribute storage).
@@ -248,7 +270,7 @@ struct HDF5Reader {
     /// The bytes of object `index` in the global heap collection at `collection`, where HDF5 keeps
     /// variable-length data (h5py's `str` attributes).
     private func globalHeapObject(collection: Int, index: Int, what: String) throws -> [UInt8] {
-        guard try r.slice(collection, 4) == Array("GCOL".utf8) else { throw fail("\(what) points to \(collection), which is not a global heap collection") }
+        guard try has("GCOL", at: collection) else { throw fail("\(what) points to \(collection), which is not a global heap collection") }
         let size = try length(at: collection + 8)
         try r.check(collection, size)
         let end = collection + size
@@ -266,33 +288,39 @@ struct HDF5Reader {
     }
 
     private func groupEntries(btree: Int, heap: Int, budget: inout Int) throws -> [(String, Int)] {
-        guard try r.slice(heap, 4) == Array("HEAP".utf8) else { throw fail("no local heap at \(heap)") }
+        guard try has("HEAP", at: heap) else { throw fail("no local heap at \(heap)") }
         let heapSize = try length(at: heap + 8)
         let heapData = try address(at: heap + 8 + 2 * lengthSize)
         try r.check(heapData, heapSize)
         func name(_ offset: Int) throws -> String {
             guard offset >= 0, offset < heapSize else { throw fail("a link name offset \(offset) lies outside its \(heapSize)-byte heap") }
-            var end = heapData + offset
-            while end < heapData + heapSize && r.bytes[end] != 0 { end += 1 }
-            guard end < heapData + heapSize else { throw fail("a link name in the local heap is not terminated") }
-            let s = String(decoding: r.bytes[(heapData + offset)..<end], as: UTF8.self)
-            guard !s.isEmpty, !s.contains("/") else { throw fail("invalid link name '\(s)'") }
+            guard let end = r.bytes[(heapData + offset)..<(heapData + heapSize)].firstIndex(of: 0) else {
+                throw fail("a link name in the local heap is not terminated")
+            }
+            let bytes = r.bytes[(heapData + offset)..<end]
+            let s = String(decoding: bytes, as: UTF8.self)
+            guard !bytes.isEmpty, !bytes.contains(0x2F) else { throw fail("invalid link name '\(s)'") }  // empty or with a '/'
             return s
         }
         var entries: [(String, Int)] = []
-        func visit(_ node: Int, depth: Int) throws {
+        // Each child of a node at level L is a node at level L - 1 (as libhdf5 requires), so the
+        // walk ends within the root's level (at most 255) however the nodes point; the budget
+        // bounds the work. Small B-tree parameters give deep trees: K = 1 gives one level per
+        // member or so.
+        func visit(_ node: Int, level expected: UInt8?) throws {
             budget -= 1
-            guard budget > 0, depth < 32 else { throw fail("group B-tree is too large or cyclic") }
-            guard try r.slice(node, 4) == Array("TREE".utf8) else { throw fail("no B-tree node at \(node)") }
+            guard budget > 0 else { throw fail("group B-tree is too large or cyclic") }
+            guard try has("TREE", at: node) else { throw fail("no B-tree node at \(node)") }
             guard try r.u8(node + 4) == 0 else { throw fail("B-tree node at \(node) is not a group node") }
             let level = try r.u8(node + 5)
+            if let expected, level != expected { throw fail("B-tree node at \(node) has level \(level) below a node of level \(expected + 1)") }
             let used = Int(try r.u16(node + 6))
             var p = node + 8 + 2 * offsetSize
             for _ in 0..<used {
                 let child = try address(at: p + lengthSize)
                 p += lengthSize + offsetSize
-                if level > 0 { try visit(child, depth: depth + 1); continue }
-                guard try r.slice(child, 4) == Array("SNOD".utf8) else { throw fail("no symbol table node at \(child)") }
+                if level > 0 { try visit(child, level: level - 1); continue }
+                guard try has("SNOD", at: child) else { throw fail("no symbol table node at \(child)") }
                 let symbols = Int(try r.u16(child + 6))
                 let entrySize = 2 * offsetSize + 24
                 for s in 0..<symbols {
@@ -304,7 +332,7 @@ struct HDF5Reader {
                 }
             }
         }
-        try visit(btree, depth: 0)
+        try visit(btree, level: nil)
         return entries
     }
 
@@ -408,159 +436,5 @@ struct HDF5Reader {
             element.decode(UnsafeRawBufferPointer(rebasing: raw[dataAt..<(dataAt + needed)]), count: count)
         }
         return try NumPyArray(shape: shape, values: values)
-    }
-}
-
-/// Writes float32 datasets into a new HDF5 file in the same classic layout h5py writes by default
-/// (superblock 0, version-1 object headers, symbol-table groups, contiguous little-endian data), so
-/// h5py and Keras read it with the real HDF5 library.
-enum HDF5Writer {
-    /// Symbol nodes hold up to 2·K entries; K is raised (it is a per-file setting) so that every
-    /// group fits in one node and each group's B-tree is a single leaf.
-    static let defaultLeafK = 4
-    static let internalK = 16
-
-    private final class Group {
-        var groups: [String: Group] = [:]
-        var datasets: [String: (shape: [Int], values: [Float])] = [:]
-        var childCount: Int { groups.count + datasets.count }
-        var maxChildren: Int { groups.values.reduce(childCount) { max($0, $1.maxChildren) } }
-    }
-
-    /// An HDF5 file holding each array at its slash-separated path (groups are created as needed).
-    static func encode(_ arrays: [(path: String, shape: [Int], values: [Float])]) throws -> [UInt8] {
-        let root = Group()
-        for (path, shape, values) in arrays {
-            let parts = path.split(separator: "/", omittingEmptySubsequences: false).map(String.init)
-            guard !parts.isEmpty, parts.allSatisfy({ !$0.isEmpty }) else { throw FoveaError("HDF5: invalid dataset path '\(path)'") }
-            guard checkedProduct(shape) == values.count else { throw FoveaError("HDF5: '\(path)' has shape \(shape) but \(values.count) values") }
-            var g = root
-            for part in parts.dropLast() {
-                guard g.datasets[part] == nil else { throw FoveaError("HDF5: '\(path)' passes through a dataset") }
-                if g.groups[part] == nil { g.groups[part] = Group() }
-                g = g.groups[part]!
-            }
-            guard g.groups[parts.last!] == nil, g.datasets[parts.last!] == nil else { throw FoveaError("HDF5: duplicate path '\(path)'") }
-            g.datasets[parts.last!] = (shape, values)
-        }
-        let leafK = max(defaultLeafK, (root.maxChildren + 1) / 2)
-        guard leafK < 0x8000 else { throw FoveaError("HDF5: a group with \(root.maxChildren) members is too large") }
-
-        var out = [UInt8](repeating: 0, count: 96)  // the superblock, filled in last
-        let (rootHeader, rootBTree, rootHeap) = writeGroup(root, into: &out, leafK: leafK)
-
-        var sb: [UInt8] = HDF5Reader.signature
-        sb += [0, 0, 0, 0, 0, 8, 8, 0]           // versions (superblock, free space, root, -, shared header), sizes of offsets/lengths
-        sb.le16(UInt16(leafK)); sb.le16(UInt16(internalK))
-        sb.le32(0)                                // file consistency flags
-        sb.le64(0); sb.le64(.max); sb.le64(UInt64(out.count)); sb.le64(.max)  // base, free space, end of file, driver info
-        sb.le64(0); sb.le64(UInt64(rootHeader)); sb.le32(1); sb.le32(0)       // root entry: name offset, header, cache type 1
-        sb.le64(UInt64(rootBTree)); sb.le64(UInt64(rootHeap))
-        precondition(sb.count == 96)
-        out.replaceSubrange(0..<96, with: sb)
-        return out
-    }
-
-    /// Writes a group's children, then its local heap, symbol node, B-tree and object header.
-    private static func writeGroup(_ group: Group, into out: inout [UInt8], leafK: Int) -> (header: Int, btree: Int, heap: Int) {
-        // Symbol nodes are searched by binary search on the names' bytes: sort them that way.
-        let names = (Array(group.groups.keys) + Array(group.datasets.keys)).sorted { Array($0.utf8).lexicographicallyPrecedes(Array($1.utf8)) }
-        var entries: [(name: String, header: Int, cache: (btree: Int, heap: Int)?)] = []
-        for name in names {
-            if let child = group.groups[name] {
-                let (h, b, l) = writeGroup(child, into: &out, leafK: leafK)
-                entries.append((name, h, (b, l)))
-            } else {
-                let (shape, values) = group.datasets[name]!
-                entries.append((name, writeDataset(shape: shape, values: values, into: &out), nil))
-            }
-        }
-
-        // Local heap: the empty name at offset 0, then each name NUL-terminated, 8-byte aligned.
-        var heapData = [UInt8](repeating: 0, count: 8)
-        var nameOffsets: [Int] = []
-        for e in entries {
-            nameOffsets.append(heapData.count)
-            heapData += Array(e.name.utf8) + [0]
-            while heapData.count % 8 != 0 { heapData.append(0) }
-        }
-        let heap = out.count
-        out += Array("HEAP".utf8) + [0, 0, 0, 0]
-        out.le64(UInt64(heapData.count)); out.le64(1)  // size; free list: none (HDF5's H5HL_FREE_NULL)
-        out.le64(UInt64(heap + 32))
-        out += heapData
-
-        var snod: Int?
-        if !entries.isEmpty {
-            snod = out.count
-            var node = Array("SNOD".utf8) + [1, 0]
-            node.le16(UInt16(entries.count))
-            for (e, offset) in zip(entries, nameOffsets) {
-                node.le64(UInt64(offset)); node.le64(UInt64(e.header))
-                if let cache = e.cache {
-                    node.le32(1); node.le32(0); node.le64(UInt64(cache.btree)); node.le64(UInt64(cache.heap))
-                } else {
-                    node.le32(0); node.le32(0); node += [UInt8](repeating: 0, count: 16)
-                }
-            }
-            node += [UInt8](repeating: 0, count: 8 + 2 * leafK * 40 - node.count)
-            out += node
-        }
-
-        // One B-tree leaf: key 0 (the empty name), the symbol node, key of the last name.
-        let btree = out.count
-        var tree = Array("TREE".utf8) + [0, 0]
-        tree.le16(snod == nil ? 0 : 1)
-        tree.le64(.max); tree.le64(.max)
-        if let snod {
-            tree.le64(0); tree.le64(UInt64(snod)); tree.le64(UInt64(nameOffsets.last!))
-        }
-        tree += [UInt8](repeating: 0, count: 24 + (2 * internalK + 1) * 8 + 2 * internalK * 8 - tree.count)
-        out += tree
-
-        let header = out.count
-        writeObjectHeader([(0x11, 0, le64s([btree, heap]))], into: &out)
-        return (header, btree, heap)
-    }
-
-    private static func writeDataset(shape: [Int], values: [Float], into out: inout [UInt8]) -> Int {
-        let data = out.count
-        out.reserveCapacity(out.count + values.count * 4 + 256)
-        for v in values { out.le32(v.bitPattern) }
-
-        var space: [UInt8] = [1, UInt8(shape.count), 0, 0, 0, 0, 0, 0]  // version 1, rank, no max dims
-        for d in shape { space.le64(UInt64(d)) }
-        // IEEE float32 little-endian: class 1 version 1; mantissa normalised (implied bit), sign at bit 31.
-        var type: [UInt8] = [0x11, 0x20, 0x1F, 0x00]
-        type.le32(4)
-        type.le16(0); type.le16(32); type += [23, 8, 0, 23]; type.le32(127)
-        // Fill value version 2: allocation late, write on allocation, value undefined (h5py's default).
-        let fill: [UInt8] = [2, 2, 2, 1, 0, 0, 0, 0]
-        var layout: [UInt8] = [3, 1]  // version 3, contiguous
-        layout.le64(UInt64(data)); layout.le64(UInt64(values.count * 4))
-
-        let header = out.count
-        writeObjectHeader([(0x01, 0, space), (0x03, 1, type), (0x05, 1, fill), (0x08, 0, layout)], into: &out)
-        return header
-    }
-
-    /// A version-1 object header: 16-byte prefix, then messages padded to 8 bytes.
-    private static func writeObjectHeader(_ messages: [(type: UInt16, flags: UInt8, body: [UInt8])], into out: inout [UInt8]) {
-        var chunk: [UInt8] = []
-        for m in messages {
-            var body = m.body
-            while body.count % 8 != 0 { body.append(0) }
-            chunk.le16(m.type); chunk.le16(UInt16(body.count)); chunk += [m.flags, 0, 0, 0]
-            chunk += body
-        }
-        out += [1, 0]
-        out.le16(UInt16(messages.count)); out.le32(1); out.le32(UInt32(chunk.count)); out.le32(0)
-        out += chunk
-    }
-
-    private static func le64s(_ values: [Int]) -> [UInt8] {
-        var b: [UInt8] = []
-        for v in values { b.le64(UInt64(v)) }
-        return b
     }
 }

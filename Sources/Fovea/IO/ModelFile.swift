@@ -12,29 +12,19 @@ import Foundation
 /// - `checksum`: SHA-256 over every metadata entry, every tensor's header entry and the data, so
 ///   a flipped bit anywhere is an error rather than a silently different model.
 /// Version 1 files (architecture and weights only) still load.
-extension Sequential {
+extension Model {
     /// The current format version written; files with a newer version are refused.
     public static let modelFormatVersion = 2
 
-    /// The architecture as Keras-style JSON: `{"class_name": "Sequential", "config": {"name", "layers"}}`.
-    public var architecture: [String: Any] {
-        var entries: [[String: Any]] = []
-        if let shape = inputShape, !(layers.first is Input) {
-            entries.append(["class_name": "InputLayer", "config": ["name": "input_layer", "batch_shape": shape.map { $0.map { $0 as Any } ?? NSNull() }]])
-        }
-        entries += layers.map(\.serialized)
-        return ["class_name": "Sequential", "config": ["name": name, "seed": seed, "layers": entries]]
+    /// The architecture as model files hold it: Keras 3's config (``kerasConfig()``) with the model's
+    /// seed, so a model rebuilt from it initialises its layers as the original did.
+    public var architecture: JSONValue {
+        get throws { try kerasConfig(foveaSeeds: true) }
     }
 
-    /// Rebuilds a model (freshly initialised) from ``architecture`` JSON.
-    public static func fromArchitecture(_ json: [String: Any]) throws -> Sequential {
-        guard json["class_name"] as? String == "Sequential", let config = json["config"] as? [String: Any],
-              let entries = config["layers"] as? [[String: Any]] else {
-            throw FoveaError("architecture is not a Sequential model config (class_name Sequential with config.layers)")
-        }
-        let layers = try entries.map(Layer.deserialize)
-        return try Sequential(layers, name: config["name"] as? String ?? "sequential",
-                              seed: (config["seed"] as? NSNumber)?.uint64Value)
+    /// Rebuilds a model (freshly initialised) from ``architecture`` JSON (or a Keras config).
+    public static func fromArchitecture(_ json: JSONValue) throws -> Model {
+        try fromConfig(json, source: "architecture")
     }
 
     /// Saves architecture and weights to one file, atomically. With `includeOptimizer` (the
@@ -42,13 +32,14 @@ extension Sequential {
     /// state, where training stands (``trainingPosition``) and its layers' random states, so that
     /// ``load(from:compile:)`` returns a model that continues training exactly where it stopped.
     public func save(to url: URL, includeOptimizer: Bool = true) throws {
-        guard inputShape != nil else { throw FoveaError("model \(name) is not built yet; call it on data or start it with Input(shape:) before saving") }
-        var metadata = ["architecture": try jsonString(architecture)]
-        var tensors = variables.map { ($0.name, $0.value) }
+        _ = try builtGraph()
+        var metadata = ["architecture": try architecture.text()]
+        let paths = variablePaths
+        var tensors = paths.map { ($0.path, $0.variable.value) }
         if let bad = tensors.first(where: { $0.0.hasPrefix(Self.optimizerPrefix) }) {
             throw FoveaError("cannot save model \(name): variable name '\(bad.0)' starts with '\(Self.optimizerPrefix)', which model files reserve for optimizer state")
         }
-        let randomStates = layers.compactMap { layer in layer.randomState.map { (layer.name, $0) } }
+        let randomStates = layerPaths.compactMap { path, layer in layer.randomState.map { (path, $0) } }
         if !randomStates.isEmpty {
             metadata["random_state"] = try jsonString(Dictionary(randomStates.map { ($0.0, $0.1.map { String($0, radix: 16) }) },
                                                                  uniquingKeysWith: { a, _ in a }))
@@ -58,7 +49,7 @@ extension Sequential {
             var config = optimizer.serializedConfig
             config["iterations"] = optimizer.iterations
             metadata["optimizer"] = try jsonString(config)
-            tensors += optimizer.slotTensors(for: variables).map { ("\(Self.optimizerPrefix)\($0.variable)/\($0.slot)", $0.tensor) }
+            tensors += optimizer.slotTensors(for: paths).map { ("\(Self.optimizerPrefix)\($0.variable)/\($0.slot)", $0.tensor) }
             if let position = trainingPosition { metadata["training"] = try jsonString(position.json) }
         }
         try writeAtomically(try Self.encodeModelFile(tensors, metadata: metadata), to: url)
@@ -67,12 +58,14 @@ extension Sequential {
     /// Loads a model saved by ``save(to:includeOptimizer:)``. With `compile` (the default) and a
     /// file that holds a compile config, the model comes back compiled with its optimizer state and
     /// ``trainingPosition``; otherwise uncompiled.
-    public static func load(from url: URL, compile: Bool = true) throws -> Sequential {
+    public static func load(from url: URL, compile: Bool = true) throws -> Model {
         let file = try readModelFile(url)
         guard let arch = file.metadata["architecture"] else {
             throw FoveaError("\(url.path): holds weights but no architecture; load it into a model with loadWeights(from:)")
         }
-        let model = try fromArchitecture(try jsonObject(arch, key: "architecture", file: url.path))
+        let json: JSONValue
+        do { json = try JSONValue(parsing: arch) } catch { throw FoveaError("\(url.path): metadata 'architecture' is not JSON (corrupt?)") }
+        let model = try fromConfig(json, source: url.path)
         try WeightSnapshot(tensors: file.weights).restore(into: model, strict: true, source: url.path)
         if let text = file.metadata["random_state"] {
             try model.restoreRandomStates(try jsonObject(text, key: "random_state", file: url.path), file: url.path)
@@ -105,7 +98,7 @@ extension Sequential {
         guard let iterations = integerValue(optimizerConfig["iterations"] ?? 0) else {
             throw FoveaError("\(url.path): optimizer 'iterations' must be an integer")
         }
-        try optimizer.restoreState(iterations: iterations, slots: file.optimizerSlots, variables: model.variables, file: url.path)
+        try optimizer.restoreState(iterations: iterations, slots: file.optimizerSlots, variables: model.variablePaths, file: url.path)
         model.compile(optimizer: optimizer, loss: loss, metrics: metrics)
         if let text = file.metadata["training"] {
             do {
@@ -205,10 +198,19 @@ extension Sequential {
         return contents
     }
 
+    /// Every layer with its path in the model (a nested model's layers under its name: `inner/dropout`).
+    var layerPaths: [(path: String, layer: Layer)] {
+        layers.flatMap { layer -> [(String, Layer)] in
+            if let inner = layer as? Model { return inner.layerPaths.map { ("\(inner.name)/\($0.path)", $0.layer) } }
+            return [(layer.name, layer)]
+        }
+    }
+
     /// Puts saved generator states back into the layers that draw random numbers.
     func restoreRandomStates(_ states: [String: Any], file: String) throws {
+        let byPath = Dictionary(layerPaths.map { ($0.path, $0.layer) }, uniquingKeysWith: { a, _ in a })
         for (layerName, value) in states {
-            guard let layer = layers.first(where: { $0.name == layerName }) else {
+            guard let layer = byPath[layerName] else {
                 throw FoveaError("\(file): random_state names layer '\(layerName)', which the model does not have")
             }
             let words = (value as? [String])?.compactMap { UInt64($0, radix: 16) }
@@ -223,12 +225,12 @@ extension Sequential {
 extension WeightSnapshot {
     /// Reads the weights of a model file or of any float32 safetensors file (optimizer state skipped).
     public init(contentsOf url: URL) throws {
-        self.init(tensors: try Sequential.readModelFile(url).weights)
+        self.init(tensors: try Model.readModelFile(url).weights)
     }
 
     /// Writes the weights alone (safetensors with Fovea's version and checksum), atomically.
     public func save(to url: URL) throws {
-        try writeAtomically(try Sequential.encodeModelFile(tensors, metadata: [:]), to: url)
+        try writeAtomically(try Model.encodeModelFile(tensors, metadata: [:]), to: url)
     }
 }
 

@@ -1,15 +1,25 @@
 import Foundation
 
-extension Sequential {
-    /// Runs `input` through the model one layer at a time (inference: dropout off, no gradients
-    /// kept) and returns every layer's output, in layer order; the last is the model's output.
+extension Model {
+    /// Runs `input` through the model one layer call at a time (inference: dropout off, no gradients
+    /// kept, nothing fused) and returns every call's output in the order they run; the last is the
+    /// model's output. A layer called twice appears twice; the Input is not listed.
     public func layerOutputs(_ input: Tensor) throws -> [(layer: Layer, output: Tensor)] {
+        try prepare(for: input)
+        let graph = try builtGraph()
+        guard graph.inputs.count == 1 else { throw FoveaError("model \(name) has \(graph.inputs.count) inputs; layerOutputs takes models of one input") }
         return try GradientRecording.withoutGradients {
-            var x = input
-            return try layers.map { layer in
-                x = try layer(x, training: false)
-                return (layer, x)
+            var values: [ObjectIdentifier: Tensor] = [ObjectIdentifier(graph.inputs[0]): input]
+            var result: [(Layer, Tensor)] = []
+            for node in graph.nodes where !node.isInput {
+                let outputs = try node.layer.call(node.inputs.map { values[ObjectIdentifier($0)]! }, training: node.training ?? false)
+                for (t, y) in zip(node.outputs, outputs) { values[ObjectIdentifier(t)] = y }
+                result.append((node.layer, outputs[0]))
             }
+            if let last = graph.outputs.last, let y = values[ObjectIdentifier(last)], result.last.map({ $0.1.storage !== y.storage }) ?? true {
+                result.append((last.layer, y))
+            }
+            return result
         }
     }
 }
@@ -38,22 +48,19 @@ public struct FeatureMapReport {
     public let colormap: Colormap
 
     /// Runs `input` (`[1, height, width, channels]`, already prepared as the model expects, e.g.
-    /// by ``Image/modelInput(shape:invert:centerDigit:)``) through `model`. Every `Conv2D`,
-    /// `MaxPooling2D` and `AveragePooling2D` output becomes a grid whose maps are each enlarged
-    /// by a whole factor to at least `tileSize` pixels (so a 3×3 map is as visible as a 26×26 one).
-    public init(model: Sequential, input: Tensor, topK: Int = 5, tileSize: Int = 64, colormap: Colormap = .viridis) throws {
+    /// by ``Image/modelInput(shape:invert:centerDigit:)``) through `model`. Every layer output that
+    /// is an image (rank 4, channels where the layer's ``Layer/channelsFirst`` says) becomes a grid
+    /// whose maps are each enlarged by a whole factor to at least `tileSize` pixels (so a 3×3 map is
+    /// as visible as a 26×26 one).
+    public init(model: Model, input: Tensor, topK: Int = 5, tileSize: Int = 64, colormap: Colormap = .viridis) throws {
         guard input.rank == 4, input.shape[0] == 1 else {
             throw FoveaError("feature maps are drawn for one image: expected input (1, height, width, channels), got \(formatShape(input.shape))")
         }
         let outputs = try model.layerOutputs(input)
         func factor(_ size: Int) -> Int { Swift.max(1, (tileSize + size - 1) / Swift.max(size, 1)) }
         var maps: [LayerMaps] = []
-        for (layer, output) in outputs where output.rank == 4 {
-            let format: DataFormat
-            if let conv = layer as? Conv2D { format = conv.dataFormat }
-            else if let pool = layer as? Pooling2DBase, !pool.oneDimensional { format = pool.dataFormat }
-            else { continue }
-            let nhwc = format == .channelsLast ? output : output.transposed([0, 2, 3, 1])
+        for (layer, output) in outputs where output.rank == 4 && !(layer is Model) {
+            let nhwc = layer.channelsFirst ? output.transposed([0, 2, 3, 1]) : output
             let scale = factor(Swift.max(nhwc.shape[1], nhwc.shape[2]))
             maps.append(LayerMaps(name: layer.name, typeName: layer.typeName, outputShape: output.shape,
                                   grid: try Image.featureMapGrid(nhwc, scale: scale, gap: 2, colormap: colormap), scale: scale))

@@ -7,6 +7,7 @@ public class Pooling2DBase: Layer {
     public let strides: (Int, Int)
     public let padding: Padding
     public let dataFormat: DataFormat
+    public override var channelsFirst: Bool { dataFormat == .channelsFirst }
     let isMax: Bool
     /// 1-D layers run as 2-D with a height of 1.
     let oneDimensional: Bool
@@ -39,6 +40,7 @@ public class Pooling2DBase: Layer {
         guard poolSize.0 > 0, poolSize.1 > 0, strides.0 > 0, strides.1 > 0 else {
             throw FoveaError("\(name) (\(typeName)): poolSize and strides must be positive")
         }
+        guard padding != .causal else { throw FoveaError("\(name) (\(typeName)): padding must be 'valid' or 'same'") }
         let (h, w, _) = try layout(shape)
         guard let rows = WindowAxis(input: h, kernel: poolSize.0, stride: strides.0, padding: padding),
               let cols = WindowAxis(input: w, kernel: poolSize.1, stride: strides.1, padding: padding) else {
@@ -69,54 +71,49 @@ public class Pooling2DBase: Layer {
         if oneDimensional { y = y.squeezed(axes: [cl ? 1 : 2]) }
         return y
     }
-}
 
-/// Keras `MaxPooling2D`: the largest value of each window.
-public final class MaxPooling2D: Pooling2DBase {
-    public init(poolSize: (Int, Int) = (2, 2), strides: (Int, Int)? = nil, padding: Padding = .valid,
-                dataFormat: DataFormat = .channelsLast, name: String? = nil) {
-        super.init(poolSize: poolSize, strides: strides, padding: padding, dataFormat: dataFormat, isMax: true, oneDimensional: false, name: name)
+    public override func forwardFLOPs(inputShapes: [[Int]], outputShapes: [[Int]]) -> Double {
+        Double(outputShapes[0].reduce(1, *)) * Double(poolSize.0 * poolSize.1)
     }
-    public convenience init(poolSize: Int, strides: Int? = nil, padding: Padding = .valid,
-                            dataFormat: DataFormat = .channelsLast, name: String? = nil) {
-        self.init(poolSize: (poolSize, poolSize), strides: strides.map { ($0, $0) }, padding: padding, dataFormat: dataFormat, name: name)
-    }
-}
 
-/// Keras `AveragePooling2D`: the mean of each window's real (non-padding) cells.
-public final class AveragePooling2D: Pooling2DBase {
-    public init(poolSize: (Int, Int) = (2, 2), strides: (Int, Int)? = nil, padding: Padding = .valid,
-                dataFormat: DataFormat = .channelsLast, name: String? = nil) {
-        super.init(poolSize: poolSize, strides: strides, padding: padding, dataFormat: dataFormat, isMax: false, oneDimensional: false, name: name)
-    }
-    public convenience init(poolSize: Int, strides: Int? = nil, padding: Padding = .valid,
-                            dataFormat: DataFormat = .channelsLast, name: String? = nil) {
-        self.init(poolSize: (poolSize, poolSize), strides: strides.map { ($0, $0) }, padding: padding, dataFormat: dataFormat, name: name)
-    }
-}
+    /// Keras's pooling configuration (one integer per spatial axis in the tuples).
+    public struct Configuration: Codable {
+        public var poolSize: KerasInts
+        /// `nil`: the pool size.
+        public var strides: KerasInts?
+        public var padding: Padding = .valid
+        public var dataFormat: DataFormat = .channelsLast
+        enum CodingKeys: String, CodingKey { case poolSize = "pool_size", strides, padding, dataFormat = "data_format" }
 
-/// Keras `MaxPooling1D` over `(batch, steps, channels)`.
-public final class MaxPooling1D: Pooling2DBase {
-    public init(poolSize: Int = 2, strides: Int? = nil, padding: Padding = .valid,
-                dataFormat: DataFormat = .channelsLast, name: String? = nil) {
-        super.init(poolSize: (1, poolSize), strides: (1, strides ?? poolSize), padding: padding, dataFormat: dataFormat,
-                   isMax: true, oneDimensional: true, name: name)
-    }
-}
+        init(_ layer: Pooling2DBase) {
+            poolSize = layer.oneDimensional ? [layer.poolSize.1] : KerasInts(layer.poolSize)
+            strides = layer.oneDimensional ? [layer.strides.1] : KerasInts(layer.strides)
+            padding = layer.padding
+            dataFormat = layer.dataFormat
+        }
+        public init(from decoder: Decoder) throws {
+            let c = try decoder.container(keyedBy: CodingKeys.self)
+            poolSize = try c.value(.poolSize, default: 2)
+            strides = try c.decodeIfPresent(KerasInts.self, forKey: .strides)
+            padding = try c.value(.padding, default: padding)
+            dataFormat = try c.value(.dataFormat, default: dataFormat)
+        }
 
-/// Keras `AveragePooling1D` over `(batch, steps, channels)`.
-public final class AveragePooling1D: Pooling2DBase {
-    public init(poolSize: Int = 2, strides: Int? = nil, padding: Padding = .valid,
-                dataFormat: DataFormat = .channelsLast, name: String? = nil) {
-        super.init(poolSize: (1, poolSize), strides: (1, strides ?? poolSize), padding: padding, dataFormat: dataFormat,
-                   isMax: false, oneDimensional: true, name: name)
+        /// Pool size and strides for `axes` spatial axes.
+        func window(axes: Int) throws -> (pool: [Int], strides: [Int]) {
+            let pool = try poolSize.axes(axes, key: "pool_size")
+            return (pool, try strides?.axes(axes, key: "strides") ?? pool)
+        }
     }
+
+    public var configuration: Configuration { Configuration(self) }
 }
 
 /// Keras `GlobalAveragePooling2D` / `GlobalMaxPooling2D`: one value per channel.
 public class GlobalPooling2DBase: Layer {
     public let dataFormat: DataFormat
     public let keepDims: Bool
+    public override var channelsFirst: Bool { dataFormat == .channelsFirst }
     let isMax: Bool
 
     init(dataFormat: DataFormat, keepDims: Bool, isMax: Bool, name: String?) {
@@ -135,16 +132,22 @@ public class GlobalPooling2DBase: Layer {
     public override func forward(_ input: Tensor, training: Bool) throws -> Tensor {
         isMax ? input.max(alongAxes: spatialAxes, keepDims: keepDims) : input.mean(alongAxes: spatialAxes, keepDims: keepDims)
     }
-}
 
-public final class GlobalAveragePooling2D: GlobalPooling2DBase {
-    public init(dataFormat: DataFormat = .channelsLast, keepDims: Bool = false, name: String? = nil) {
-        super.init(dataFormat: dataFormat, keepDims: keepDims, isMax: false, name: name)
+    public override func forwardFLOPs(inputShapes: [[Int]], outputShapes: [[Int]]) -> Double {
+        Double(inputShapes[0].reduce(1, *))
     }
-}
 
-public final class GlobalMaxPooling2D: GlobalPooling2DBase {
-    public init(dataFormat: DataFormat = .channelsLast, keepDims: Bool = false, name: String? = nil) {
-        super.init(dataFormat: dataFormat, keepDims: keepDims, isMax: true, name: name)
+    public struct Configuration: Codable {
+        public var dataFormat: DataFormat = .channelsLast
+        public var keepdims = false
+        enum CodingKeys: String, CodingKey { case dataFormat = "data_format", keepdims }
+        init(dataFormat: DataFormat, keepdims: Bool) { self.dataFormat = dataFormat; self.keepdims = keepdims }
+        public init(from decoder: Decoder) throws {
+            let c = try decoder.container(keyedBy: CodingKeys.self)
+            dataFormat = try c.value(.dataFormat, default: dataFormat)
+            keepdims = try c.value(.keepdims, default: keepdims)
+        }
     }
+
+    public var configuration: Configuration { Configuration(dataFormat: dataFormat, keepdims: keepDims) }
 }

@@ -7,9 +7,9 @@ public struct WeightSnapshot {
     /// Each variable's name and value, in the model's variable order.
     public let tensors: [(name: String, tensor: Tensor)]
 
-    /// The current weights of `model`.
-    public init(of model: Sequential) {
-        tensors = model.variables.map { ($0.name, $0.value.detached) }
+    /// The current weights of `model`, by their paths in it (``Model/variablePaths``).
+    public init(of model: Model) {
+        tensors = model.variablePaths.map { ($0.path, $0.variable.value.detached) }
     }
 
     /// Weights by name (from a file, or made by hand).
@@ -18,9 +18,9 @@ public struct WeightSnapshot {
     /// Puts the weights into `model`, matched by name. `strict` requires both sides to hold exactly
     /// the same names; otherwise names missing on either side are skipped. Shapes must always
     /// match. `source` names where the weights came from in errors. Nothing changes unless all fit.
-    public func restore(into model: Sequential, strict: Bool = true, source: String = "weight snapshot") throws {
+    public func restore(into model: Model, strict: Bool = true, source: String = "weight snapshot") throws {
         let byName = Dictionary(tensors.map { ($0.name, $0.tensor) }, uniquingKeysWith: { a, _ in a })
-        let vars = model.variables
+        let vars = model.variablePaths.map { (name: $0.path, value: $0.variable.value, variable: $0.variable) }
         if strict {
             let missing = vars.map(\.name).filter { byName[$0] == nil }
             let extra = Set(byName.keys).subtracting(vars.map(\.name)).sorted()
@@ -34,6 +34,6 @@ public struct WeightSnapshot {
                 throw FoveaError("\(source): tensor '\(v.name)' has shape \(formatShape(t.shape)) but the model expects \(formatShape(v.value.shape))")
             }
         }
-        for v in vars { if let t = byName[v.name] { v.value = t.detached } }
+        for v in vars { if let t = byName[v.name] { v.variable.value = t.detached } }
     }
 }

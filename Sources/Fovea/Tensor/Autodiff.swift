@@ -109,9 +109,15 @@ public final class Variable {
         node.variable = self
     }
 
-    /// The value, linked to this variable in the gradient graph while recording is on.
+    /// The value, linked to this variable in the gradient graph while recording is on and the
+    /// variable is trainable (during a training step: among the variables the model was compiled to train).
     public var tracked: Tensor {
-        guard GradientRecording.isEnabled && trainable else { return value }
+        guard GradientRecording.isEnabled else { return value }
+        if let trained = GradientRecording.trainedVariables {
+            guard trained.contains(ObjectIdentifier(self)) else { return value }
+        } else if !trainable {
+            return value
+        }
         return Tensor(shape: value.shape, storage: value.storage, node: node)
     }
 }
@@ -125,4 +131,8 @@ public enum GradientRecording {
     public static func withoutGradients<R>(_ body: () throws -> R) rethrows -> R {
         try $enabled.withValue(false) { try body() }
     }
+
+    /// The variables a training step records (those the model was compiled to train); nil outside one,
+    /// where each variable's own `trainable` decides.
+    @TaskLocal static var trainedVariables: Set<ObjectIdentifier>?
 }

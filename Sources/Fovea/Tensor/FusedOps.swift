@@ -2,9 +2,11 @@ import Foundation
 import CFoveaKernels
 
 /// Keras's padding modes: `valid` uses only real pixels; `same` pads so that the output has
-/// `ceil(input / stride)` positions, with the odd extra pixel of padding at the bottom/right.
+/// `ceil(input / stride)` positions, with the odd extra pixel of padding at the bottom/right;
+/// `causal` (1-D convolutions only) pads only before, by the dilated kernel's extent minus one, so
+/// no output sees a later step.
 public enum Padding: String, Sendable, Codable, CaseIterable {
-    case valid, same
+    case valid, same, causal
 }
 
 /// Where a sliding window of one spatial axis goes: output length and padding before.
@@ -26,6 +28,9 @@ public struct WindowAxis: Equatable, Sendable {
             output = (input + stride - 1) / stride
             let total = Swift.max((output - 1) * stride + extent - input, 0)
             padBefore = total / 2
+        case .causal:
+            output = (input - 1) / stride + 1
+            padBefore = extent - 1
         }
     }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import CFoveaKernels
 
 extension Tensor {
     /// Same storage viewed with another shape of the same count (no gradient bookkeeping).
@@ -113,11 +114,15 @@ extension Tensor {
         }
     }
 
-    /// Joins tensors along `axis`; all other dimensions must agree.
+    /// Joins tensors along `axis` (negative counts from the end); all other dimensions must agree.
+    /// One op on the tape (Keras `Concatenate`): the forward copies each output row's pieces in one
+    /// pass, split over the pool by rows; the pullback slices the gradient back into the inputs that
+    /// need one.
     public static func concatenate(_ tensors: [Tensor], alongAxis axis: Int = 0) -> Tensor {
         precondition(!tensors.isEmpty, "concatenate needs at least one tensor")
         let first = tensors[0]
         let a = axis < 0 ? axis + first.rank : axis
+        precondition(a >= 0 && a < first.rank, "axis \(axis) is out of range for concatenating rank-\(first.rank) tensors")
         for t in tensors {
             precondition(t.rank == first.rank && t.shape.enumerated().allSatisfy { $0.offset == a || $0.element == first.shape[$0.offset] },
                          "cannot concatenate shapes \(tensors.map(\.shape)) along axis \(axis)")
@@ -125,25 +130,29 @@ extension Tensor {
         var outShape = first.shape
         outShape[a] = tensors.reduce(0) { $0 + $1.shape[a] }
         let out = Tensor(uninitializedShape: outShape)
-        let outer = first.shape[..<a].reduce(1, *)
+        let rows = first.shape[..<a].reduce(1, *)
         let inner = first.shape[(a + 1)...].reduce(1, *)
-        let rowOut = outShape[a] * inner
-        var offset = 0
-        for t in tensors {
-            let rowIn = t.shape[a] * inner
-            for o in 0..<outer { (out.storage.pointer + o * rowOut + offset).update(from: t.storage.pointer + o * rowIn, count: rowIn) }
-            offset += rowIn
-        }
         let widths = tensors.map { $0.shape[a] * inner }
-        let shapes = tensors.map(\.shape)
-        return recordOp(out, inputs: tensors) { g in
-            var start = 0
-            return zip(widths, shapes).map { width, shape in
-                let piece = Tensor(uninitializedShape: shape)
-                for o in 0..<outer { (piece.storage.pointer + o * width).update(from: g.storage.pointer + o * rowOut + start, count: width) }
-                start += width
-                return piece
+        let rowFloats = Swift.max(1, outShape[a] * inner)
+        let minimumRows = Swift.max(1, elementwiseMinimumChunk / rowFloats)
+        let sources: [UnsafePointer<Float>?] = tensors.map { UnsafePointer($0.storage.pointer) }
+        sources.withUnsafeBufferPointer { list in
+            ThreadPool.parallelFor(rows, minChunk: minimumRows) { range in
+                fovea_concat_rows(list.baseAddress, widths, widths.count, out.storage.pointer, range.lowerBound, range.upperBound)
             }
+        }
+        withExtendedLifetime(tensors) {}
+        let shapes = tensors.map(\.shape)
+        let wanted = tensors.map { $0.node != nil }
+        return recordOp(out, inputs: tensors) { g in
+            let pieces = zip(shapes, wanted).map { shape, w in w ? Tensor(uninitializedShape: shape) : nil }
+            let targets: [UnsafeMutablePointer<Float>?] = pieces.map { $0?.storage.pointer }
+            targets.withUnsafeBufferPointer { list in
+                ThreadPool.parallelFor(rows, minChunk: minimumRows) { range in
+                    fovea_split_rows(g.storage.pointer, widths, widths.count, list.baseAddress, range.lowerBound, range.upperBound)
+                }
+            }
+            return pieces
         }
     }
 }

@@ -61,27 +61,8 @@ public enum Benchmark {
         return Double(usage.ru_maxrss) / 1024
     }
 
-    /// Forward arithmetic of a layer for a batch: 2 × multiply-adds for convolutions and dense
-    /// layers, one operation per window cell for pooling, none for reshapes.
-    static func forwardFLOPs(_ layer: Layer, input: [Int], output: [Int]) -> Double {
-        switch layer {
-        case let conv as Conv2D:
-            let k = Double(conv.kernelSize.0 * conv.kernelSize.1)
-            let cin = Double(conv.dataFormat == .channelsLast ? input[3] : input[1])
-            return 2 * Double(output.reduce(1, *)) * k * cin
-        case let conv as Conv1D:
-            return 2 * Double(output.reduce(1, *)) * Double(conv.kernelSize * input[2])
-        case let dense as Dense:
-            return 2 * Double(input.reduce(1, *)) * Double(dense.units)
-        case let pool as Pooling2DBase:
-            return Double(output.reduce(1, *)) * Double(pool.poolSize.0 * pool.poolSize.1)
-        default:
-            return 0
-        }
-    }
-
     /// Measures a model on synthetic data shaped like its input.
-    public static func run(_ model: Sequential, name: String, batchSize: Int = 64, inferenceBatchSize: Int = 256,
+    public static func run(_ model: Model, name: String, batchSize: Int = 64, inferenceBatchSize: Int = 256,
                            repetitions: Int = 5, stepsPerRepetition: Int = 10, ceilingGFLOPS: Double? = nil) throws -> BenchmarkResult {
         guard let inputShape = model.inputShape, let classes = model.outputShape?.last ?? nil else {
             throw FoveaError("benchmark: model \(model.name) must be built (start it with Input(shape:))")
@@ -110,40 +91,45 @@ public enum Benchmark {
         var latency: [Double] = []
         for _ in 0..<max(20, repetitions * 10) { latency.append(try milliseconds { _ = try model.predict(one) }) }
 
+        // Each layer call on its own, fed what the network gives it.
         var layers: [LayerTiming] = []
-        var h = Tensor.uniform([batchSize] + sample, seed: 3)
-        var first = true
-        for layer in model.layers where !(layer is Input) {
-            let input = h
-            // As in training: the first layer's input is data, so no gradient is computed for it.
-            let needsInputGradient = !first
-            first = false
-            var out = input
+        let graph = try model.builtGraph()
+        var values: [ObjectIdentifier: Tensor] = [ObjectIdentifier(graph.inputs[0]): Tensor.uniform([batchSize] + sample, seed: 3)]
+        for node in graph.nodes where !node.isInput {
+            let layer = node.layer
+            let inputs = node.inputs.map { values[ObjectIdentifier($0)]! }
+            // As in training: a layer reading the data computes no gradient for it.
+            let needsInputGradient = !node.inputs.allSatisfy { $0 === graph.inputs[0] }
+            var outs = inputs
             // Without a gradient graph this is the inference forward: weights packed once and reused
             // (a training step's forward re-packs them, a small share at batch 64).
             let forward = try median((0..<repetitions).map { _ in
-                try milliseconds { out = try GradientRecording.withoutGradients { try layer(input, training: true) } }
+                try milliseconds { outs = try GradientRecording.withoutGradients { try layer.call(inputs, training: true) } }
             })
-            let upstream = Tensor.uniform(out.shape, seed: 4)
+            layer.discardStateUpdates()
+            let upstream = outs.map { Tensor.uniform($0.shape, seed: 4) }
             let layerAndProbe = try median((0..<repetitions).map { _ in
-                let leaf = needsInputGradient ? input.requiringGradient() : input
-                let loss = (try layer(leaf, training: true) * upstream).sum()
-                // One backward pass for the input (when training needs it) and the variables together.
+                let leaves = needsInputGradient ? inputs.map { $0.requiringGradient() } : inputs
+                let ys = try layer.call(leaves, training: true)
+                let loss = zip(ys, upstream).map { ($0 * $1).sum() }.reduce(Tensor(0), +)
+                // One backward pass for the inputs (when training needs them) and the variables together.
                 let variables = layer.trainableVariables.map(\.tracked)
-                return milliseconds { _ = gradients(of: loss, wrt: needsInputGradient ? [leaf] + variables : variables) }
+                return milliseconds { _ = gradients(of: loss, wrt: needsInputGradient ? leaves + variables : variables) }
             })
+            layer.discardStateUpdates()
             // The probe `(y ⊙ upstream).sum()` has a backward pass of its own (two passes over y);
-            // measure it on a bare tensor of y's shape and take it out of the layer's figure.
+            // measure it on bare tensors of y's shape and take it out of the layer's figure.
             let probe = median((0..<repetitions).map { _ in
-                let leaf = out.requiringGradient()
-                let loss = (leaf * upstream).sum()
-                return milliseconds { _ = gradients(of: loss, wrt: [leaf]) }
+                let leaves = outs.map { $0.requiringGradient() }
+                let loss = zip(leaves, upstream).map { ($0 * $1).sum() }.reduce(Tensor(0), +)
+                return milliseconds { _ = gradients(of: loss, wrt: leaves) }
             })
             let backward = Swift.max(0, layerAndProbe - probe)
-            layers.append(LayerTiming(name: layer.name, type: layer.typeName, outputShape: formatShape(out.shape),
-                                      forwardFLOPs: forwardFLOPs(layer, input: input.shape, output: out.shape),
+            layers.append(LayerTiming(name: layer.name, type: layer.typeName,
+                                      outputShape: outs.count == 1 ? formatShape(outs[0].shape) : outs.map { formatShape($0.shape) }.joined(separator: ", "),
+                                      forwardFLOPs: layer.forwardFLOPs(inputShapes: inputs.map(\.shape), outputShapes: outs.map(\.shape)),
                                       forwardMilliseconds: forward, backwardMilliseconds: backward))
-            h = out
+            for (t, y) in zip(node.outputs, outs) { values[ObjectIdentifier(t)] = y }
         }
         return BenchmarkResult(model: name, threads: ThreadPool.threadCount, batchSize: batchSize,
                                inferenceBatchSize: inferenceBatchSize, trainImagesPerSecond: median(train),

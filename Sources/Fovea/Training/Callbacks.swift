@@ -6,7 +6,7 @@ public typealias Logs = [String: Float]
 /// Hooks into `fit` (Keras `Callback`). Override what you need; `model` is set before training.
 /// A hook may throw (a checkpoint that cannot be written): `fit` stops and rethrows the error.
 open class Callback {
-    public weak var model: Sequential?
+    public weak var model: Model?
     public init() {}
     open func onTrainBegin(logs: Logs) throws {}
     open func onTrainEnd(logs: Logs) throws {}

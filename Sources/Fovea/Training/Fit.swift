@@ -2,21 +2,37 @@ import Foundation
 import Synchronization
 
 /// What `compile` configured.
+/// What one training or test step reports: the batch's mean loss (regularisation included) and, per
+/// metric, how many predictions were right out of how many.
+public struct StepResult {
+    public var loss: Float
+    public var scores: [(correct: Int, total: Int)]
+    public init(loss: Float, scores: [(correct: Int, total: Int)]) { self.loss = loss; self.scores = scores }
+}
+
 final class CompiledState {
     let optimizer: Optimizer
     let loss: Loss
     let metrics: [Metric]
     /// Where `fit` stands (kept with the optimizer, whose state it goes with).
     var position: TrainingPosition?
-    init(optimizer: Optimizer, loss: Loss, metrics: [Metric]) {
+    /// The variables the optimizer updates: the trainable ones when the model was compiled (or, for a
+    /// model compiled before it knew its input shape, at its first training step). As in Keras, freezing
+    /// or unfreezing a layer takes effect at the next `compile`.
+    var trainableVariables: [Variable]? { didSet { trainedSet = trainableVariables.map { Set($0.map(ObjectIdentifier.init)) } } }
+    /// ``trainableVariables`` as a set, for the training step's recording.
+    private(set) var trainedSet: Set<ObjectIdentifier>?
+    init(optimizer: Optimizer, loss: Loss, metrics: [Metric], trainableVariables: [Variable]?) {
         self.optimizer = optimizer; self.loss = loss; self.metrics = metrics
+        defer { self.trainableVariables = trainableVariables }
     }
 }
 
-extension Sequential {
-    /// Configures training (Keras `compile`).
+extension Model {
+    /// Configures training (Keras `compile`). The layers trainable now are the ones `fit` updates.
     public func compile(optimizer: Optimizer, loss: Loss, metrics: [Metric] = []) {
-        compiledState = CompiledState(optimizer: optimizer, loss: loss, metrics: metrics)
+        compiledState = CompiledState(optimizer: optimizer, loss: loss, metrics: metrics,
+                                      trainableVariables: graph == nil ? nil : trainableVariables)
     }
 
     var compiled: CompiledState {
@@ -44,21 +60,60 @@ extension Sequential {
     }
 
     /// The model's output on `x` and the mean loss against `y`, on the gradient graph when
-    /// recording. Softmax followed by cross-entropy runs as one fused op on the logits.
+    /// recording. When the output is a softmax and the loss a cross-entropy on probabilities, the two
+    /// run as one fused op on the logits (the prediction returned is then the logits).
     func forwardLoss(_ x: Tensor, _ y: Tensor, loss: Loss, training: Bool) throws -> (loss: Tensor, prediction: Tensor) {
-        let fusable: Bool
+        try prepare(for: x)
+        let graph = try builtGraph()
+        guard graph.inputs.count == 1, graph.outputs.count == 1 else {
+            throw FoveaError("model \(name) has \(graph.inputs.count) inputs and \(graph.outputs.count) outputs; fit and evaluate train models of one input and one output")
+        }
+        var softmaxNode: Node?
         switch loss {
         case .categoricalCrossentropy(false), .sparseCategoricalCrossentropy(false):
-            fusable = (layers.last as? Dense)?.activation.name == "softmax"
-        default: fusable = false
+            let node = graph.outputs[0].node
+            if (node.layer as? SoftmaxOutput)?.endsInSoftmax == true { softmaxNode = node }
+        default: break
         }
-        let h = try run(layers.dropLast(fusable ? 1 : 0), x, training: training)
-        guard fusable, let last = layers.last as? Dense else { return (loss(target: y, prediction: h), h) }
-        let logits = try last.forward(h, applyingActivation: false)
-        guard logits.rank == 2 else { return (loss(target: y, prediction: logits.softmax()), logits) }
-        let targets = loss.takesClassIndices ? oneHot(y, classes: logits.shape[1]) : y
-        try checkTargets(targets, logits.shape)
-        return (Tensor.softmaxCrossEntropy(logits: logits, targets: targets), logits)
+        let output = try run([x], training: training, logits: softmaxNode)[0]
+        guard softmaxNode != nil else { return (loss(target: y, prediction: output), output) }
+        guard output.rank == 2 else { return (loss(target: y, prediction: output.softmax()), output) }
+        let targets = loss.takesClassIndices ? oneHot(y, classes: output.shape[1]) : y
+        try checkTargets(targets, output.shape)
+        return (Tensor.softmaxCrossEntropy(logits: output, targets: targets), output)
+    }
+
+    /// ``trainStep(_:_:)``'s work: forward, loss with regularisation, gradients, the optimizer's update,
+    /// constraints, then the layers' own state updates (batch-norm moving statistics), which run only
+    /// once the step has succeeded.
+    func defaultTrainStep(_ x: Tensor, _ y: Tensor) throws -> StepResult {
+        let state = try compiled
+        if state.trainableVariables == nil {
+            try prepare(for: x)
+            state.trainableVariables = trainableVariables
+        }
+        let variables = state.trainableVariables!
+        let (total, prediction) = try GradientRecording.$trainedVariables.withValue(state.trainedSet) {
+            let (loss, prediction) = try forwardLoss(x, y, loss: state.loss, training: true)
+            return (regularizationLosses().reduce(loss, +), prediction)
+        }
+        let grads = gradients(of: total, wrt: variables)
+        state.optimizer.apply(gradients: grads, to: variables)
+        applyConstraints()
+        commitStateUpdates()
+        return StepResult(loss: total.scalar, scores: state.metrics.map { $0.score(target: y, prediction: prediction.detached, loss: state.loss) })
+    }
+
+    /// ``testStep(_:_:)``'s work: mean loss with regularisation and metric counts of a batch, in
+    /// inference mode, without gradients and without state updates.
+    func defaultTestStep(_ x: Tensor, _ y: Tensor) throws -> StepResult {
+        let state = try compiled
+        return try GradientRecording.withoutGradients {
+            let (loss, prediction) = try forwardLoss(x, y, loss: state.loss, training: false)
+            discardStateUpdates()
+            let penalty = regularizationLosses().reduce(Float(0)) { $0 + $1.scalar }
+            return StepResult(loss: loss.scalar + penalty, scores: state.metrics.map { $0.score(target: y, prediction: prediction, loss: state.loss) })
+        }
     }
 
     func checkTargets(_ y: Tensor, _ predictionShape: [Int]) throws {
@@ -92,15 +147,6 @@ extension Sequential {
             if let bad = y.scalars.first(where: { $0 < 0 || $0 >= Float(classes) || $0 != $0.rounded() }) {
                 throw FoveaError("\(what): label \(bad) is not a class index in 0..<\(classes)")
             }
-        }
-    }
-
-    /// Mean loss (with regularisation) and correct counts of one batch, without gradients.
-    func testBatch(_ x: Tensor, _ y: Tensor, _ state: CompiledState) throws -> (loss: Float, scores: [(Int, Int)]) {
-        try GradientRecording.withoutGradients {
-            let (loss, prediction) = try forwardLoss(x, y, loss: state.loss, training: false)
-            let penalty = regularizationLosses().reduce(Float(0)) { $0 + $1.scalar }
-            return (loss.scalar + penalty, state.metrics.map { $0.score(target: y, prediction: prediction, loss: state.loss) })
         }
     }
 
@@ -175,17 +221,17 @@ extension Sequential {
         if let v = validation { try checkData(v.x, v.y, state.loss, what: "validation data") }
         if validation == nil && validationSplit > 0 {
             let n = x.shape[0]
-            let splitAt = try Sequential.trainingCount(samples: n, validationSplit: validationSplit)
+            let splitAt = try Model.trainingCount(samples: n, validationSplit: validationSplit)
             (trainX, trainY) = (x.slice(batch: 0..<splitAt), y.slice(batch: 0..<splitAt))
             validation = (x.slice(batch: splitAt..<n), y.slice(batch: splitAt..<n))
         }
-        if inputShape == nil { try build(inputShape: Array(x.shape.dropFirst())) }
+        try prepare(for: x)
         let n = trainX.shape[0]
         let steps = (n + batchSize - 1) / batchSize
         let fingerprint = contentFingerprint([trainX, trainY])
         try resume?.checkResumable(batchSize: batchSize, sampleCount: n, shuffle: shuffle.rawValue, dataFingerprint: fingerprint,
                                    metrics: state.metrics.count)
-        func initialShuffleState(for epoch: Int) -> [UInt64]? { shuffle.generator(epoch: epoch, seed: seed)?.state }
+        func initialShuffleState(for epoch: Int) -> [UInt64]? { shuffle.generator(epoch: epoch, seed: modelSeed)?.state }
         func position(_ epoch: Int, _ step: Int, _ shuffleState: [UInt64]?, _ lossSum: Double, _ seen: Int,
                       _ scores: [TrainingPosition.MetricCount]) -> TrainingPosition {
             TrainingPosition(epoch: epoch, step: step, batchSize: batchSize, sampleCount: n, shuffle: shuffle.rawValue,
@@ -208,7 +254,7 @@ extension Sequential {
             if verbose > 0 { output.write("Epoch \(epoch + 1)/\(epochs)\n") }
             var progress = Progbar(target: steps, verbose: verbose, output: output)
             // A resumed epoch replays the order from the saved generator state.
-            var generator = resuming ? resume!.shuffleState.flatMap(SeededGenerator.init(state:)) : shuffle.generator(epoch: epoch, seed: seed)
+            var generator = resuming ? resume!.shuffleState.flatMap(SeededGenerator.init(state:)) : shuffle.generator(epoch: epoch, seed: modelSeed)
             let shuffleState = generator?.state
             var order = Array(0..<n)
             if generator != nil { order.shuffle(using: &generator!) }
@@ -223,18 +269,10 @@ extension Sequential {
                 for c in all { try c.onBatchBegin(step, logs: logs) }
                 let rows = Array(order[(step * batchSize)..<Swift.min(n, (step + 1) * batchSize)])
                 let xb = trainX.gathering(batchIndices: rows), yb = trainY.gathering(batchIndices: rows)
-                let (loss, prediction) = try forwardLoss(xb, yb, loss: state.loss, training: true)
-                let total = regularizationLosses().reduce(loss, +)
-                let variables = trainableVariables
-                let grads = gradients(of: total, wrt: variables)
-                state.optimizer.apply(gradients: grads, to: variables)
-                for layer in layers { layer.applyConstraints() }
-                lossSum += Double(total.scalar) * Double(rows.count)
+                let result = try trainStep(xb, yb)
+                lossSum += Double(result.loss) * Double(rows.count)
                 seen += rows.count
-                for (i, metric) in state.metrics.enumerated() {
-                    let s = metric.score(target: yb, prediction: prediction.detached, loss: state.loss)
-                    scores[i].correct += s.correct; scores[i].total += s.total
-                }
+                for (i, s) in result.scores.enumerated() { scores[i].correct += s.correct; scores[i].total += s.total }
                 logs = epochLogs(lossSum, seen, scores, state)
                 trainingPosition = position(epoch, step + 1, shuffleState, lossSum, seen, scores)
                 for c in all { try c.onBatchEnd(step, logs: logs) }
@@ -269,9 +307,9 @@ extension Sequential {
         var start = 0
         while start < n {
             let end = Swift.min(n, start + batchSize)
-            let (loss, batchScores) = try testBatch(x.slice(batch: start..<end), y.slice(batch: start..<end), state)
-            lossSum += Double(loss) * Double(end - start)
-            for i in batchScores.indices { scores[i].correct += batchScores[i].0; scores[i].total += batchScores[i].1 }
+            let result = try testStep(x.slice(batch: start..<end), y.slice(batch: start..<end))
+            lossSum += Double(result.loss) * Double(end - start)
+            for (i, s) in result.scores.enumerated() { scores[i].correct += s.correct; scores[i].total += s.total }
             start = end
         }
         return epochLogs(lossSum, n, scores, state)
@@ -323,6 +361,10 @@ extension Sequential {
     public func predict(_ x: Tensor, batchSize: Int = 32) throws -> Tensor {
         guard x.rank >= 1, x.shape[0] > 0 else { throw FoveaError("predict: x has no samples") }
         guard batchSize > 0 else { throw FoveaError("predict: batchSize must be positive") }
+        try prepare(for: x)
+        if let graph, graph.inputs.count != 1 || graph.outputs.count != 1 {
+            throw FoveaError("predict: model \(name) has \(graph.inputs.count) inputs and \(graph.outputs.count) outputs; use predict(_ inputs: [Tensor])")
+        }
         return try GradientRecording.withoutGradients {
             var parts: [Tensor] = []
             var start = 0
@@ -332,6 +374,27 @@ extension Sequential {
                 start = end
             }
             return parts.count == 1 ? parts[0] : Tensor.concatenate(parts, alongAxis: 0)
+        }
+    }
+
+    /// The outputs of a model of several inputs or outputs, batched, dropout off, no gradients kept:
+    /// one tensor per output, samples first.
+    public func predict(_ inputs: [Tensor], batchSize: Int = 32) throws -> [Tensor] {
+        guard let n = inputs.first?.shape.first, n > 0 else { throw FoveaError("predict: no samples") }
+        guard inputs.allSatisfy({ $0.shape.first == n }) else {
+            throw FoveaError("predict: the inputs hold different numbers of samples (\(inputs.map { $0.shape.first ?? 0 }))")
+        }
+        guard batchSize > 0 else { throw FoveaError("predict: batchSize must be positive") }
+        if let first = inputs.first { try prepare(for: first) }
+        return try GradientRecording.withoutGradients {
+            var parts: [[Tensor]] = []
+            var start = 0
+            while start < n {
+                let end = Swift.min(n, start + batchSize)
+                parts.append(try run(inputs.map { $0.slice(batch: start..<end) }, training: false))
+                start = end
+            }
+            return parts[0].indices.map { i in parts.count == 1 ? parts[0][i] : Tensor.concatenate(parts.map { $0[i] }, alongAxis: 0) }
         }
     }
 }

@@ -105,11 +105,12 @@ extension Optimizer {
     }
 
     /// The state tensors of those `variables` that have any (a variable gets them at its first update).
-    public func slotTensors(for variables: [Variable]) -> [OptimizerSlot] {
+    /// Each variable is named by its path in the model (``Model/variablePaths``).
+    public func slotTensors(for variables: [(path: String, variable: Variable)]) -> [OptimizerSlot] {
         let names = slotNames
-        return variables.flatMap { v -> [OptimizerSlot] in
+        return variables.flatMap { path, v -> [OptimizerSlot] in
             guard let state = slots[ObjectIdentifier(v)] else { return [] }
-            return zip(names, state).map { OptimizerSlot(variable: v.name, slot: $0, tensor: $1) }
+            return zip(names, state).map { OptimizerSlot(variable: path, slot: $0, tensor: $1) }
         }
     }
 
@@ -117,9 +118,9 @@ extension Optimizer {
     /// `variables` by name. Every tensor must belong to a variable, name one of this optimizer's
     /// slots and have the variable's shape; a variable has all its slots or none. `file` names the
     /// source in errors. Nothing changes unless everything fits.
-    public func restoreState(iterations: Int, slots saved: [OptimizerSlot], variables: [Variable], file: String) throws {
+    public func restoreState(iterations: Int, slots saved: [OptimizerSlot], variables: [(path: String, variable: Variable)], file: String) throws {
         guard iterations >= 0 else { throw FoveaError("\(file): optimizer iterations must not be negative, got \(iterations)") }
-        let byName = Dictionary(variables.map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
+        let byName = Dictionary(variables.map { ($0.path, $0.variable) }, uniquingKeysWith: { a, _ in a })
         let names = slotNames
         var grouped: [String: [String: Tensor]] = [:]
         for s in saved {

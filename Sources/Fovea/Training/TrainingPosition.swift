@@ -2,7 +2,7 @@ import Foundation
 
 /// Where a `fit` run stands between two batches: enough, with the weights, the optimizer state and
 /// the layers' random states, to continue the run and end with the same numbers as if it had never
-/// stopped. `fit` keeps ``Sequential/trainingPosition`` current; model files store it.
+/// stopped. `fit` keeps ``Model/trainingPosition`` current; model files store it.
 public struct TrainingPosition: Sendable, Equatable {
     /// The epoch in progress (0-based); once an epoch ends, the next one with ``step`` 0.
     public var epoch: Int
@@ -12,7 +12,7 @@ public struct TrainingPosition: Sendable, Equatable {
     public var batchSize: Int
     /// Training samples (after any validation split).
     public var sampleCount: Int
-    /// How samples are shuffled (a ``Sequential/Shuffle`` raw value: `none`, `every-epoch`, `same-permutation`).
+    /// How samples are shuffled (a ``Model/Shuffle`` raw value: `none`, `every-epoch`, `same-permutation`).
     public var shuffle: String
     /// A 64-bit fingerprint of the training inputs and targets, to refuse resuming on other data.
     public var dataFingerprint: UInt64
@@ -65,8 +65,8 @@ public struct TrainingPosition: Sendable, Equatable {
         epoch = try int("epoch"); step = try int("step"); batchSize = try int("batch_size"); sampleCount = try int("sample_count")
         samplesSeen = try int("samples_seen")
         guard batchSize > 0, sampleCount > 0 else { throw FoveaError("training position: batch_size and sample_count must be positive") }
-        guard let mode = json["shuffle"] as? String, Sequential.Shuffle(rawValue: mode) != nil else {
-            throw FoveaError("training position: 'shuffle' must be one of \(Sequential.Shuffle.allCases.map(\.rawValue).joined(separator: ", "))")
+        guard let mode = json["shuffle"] as? String, Model.Shuffle(rawValue: mode) != nil else {
+            throw FoveaError("training position: 'shuffle' must be one of \(Model.Shuffle.allCases.map(\.rawValue).joined(separator: ", "))")
         }
         shuffle = mode
         dataFingerprint = try word(json["data_fingerprint"], "data_fingerprint")
@@ -80,7 +80,7 @@ public struct TrainingPosition: Sendable, Equatable {
             guard SeededGenerator(state: words) != nil else { throw FoveaError("training position: 'shuffle_state' is all zeros, not a generator state") }
             shuffleState = words
         }
-        guard (shuffleState == nil) == (mode == Sequential.Shuffle.none.rawValue) else {
+        guard (shuffleState == nil) == (mode == Model.Shuffle.none.rawValue) else {
             throw FoveaError("training position: shuffle '\(mode)' \(shuffleState == nil ? "needs" : "takes no") shuffle_state")
         }
         lossSum = Double(bitPattern: try word(json["loss_sum_bits"], "loss_sum_bits"))
