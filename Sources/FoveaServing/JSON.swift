@@ -10,16 +10,16 @@ import Foundation
 // leading zeros, no unescaped control characters, one value per document.
 
 /// A parsed JSON value. Arrays whose elements are all numbers are kept as `[Double]` (`numbers`).
-public enum JSONValue: Sendable, Equatable {
+public enum RequestJSON: Sendable, Equatable {
     case null
     case bool(Bool)
     case number(Double)
     case string(String)
     case numbers([Double])
-    case array([JSONValue])
-    case object([(String, JSONValue)])
+    case array([RequestJSON])
+    case object([(String, RequestJSON)])
 
-    public static func == (a: JSONValue, b: JSONValue) -> Bool {
+    public static func == (a: RequestJSON, b: RequestJSON) -> Bool {
         switch (a, b) {
         case (.null, .null): return true
         case let (.bool(x), .bool(y)): return x == y
@@ -28,14 +28,14 @@ public enum JSONValue: Sendable, Equatable {
         case let (.numbers(x), .numbers(y)): return x == y
         case let (.array(x), .array(y)): return x == y
         case let (.numbers(x), .array(y)), let (.array(y), .numbers(x)):
-            return x.count == y.count && zip(x, y).allSatisfy { JSONValue.number($0) == $1 }
+            return x.count == y.count && zip(x, y).allSatisfy { RequestJSON.number($0) == $1 }
         case let (.object(x), .object(y)): return x.count == y.count && zip(x, y).allSatisfy { $0.0 == $1.0 && $0.1 == $1.1 }
         default: return false
         }
     }
 
     /// The member `key` of an object (the first, if repeated); nil for other values.
-    public subscript(key: String) -> JSONValue? {
+    public subscript(key: String) -> RequestJSON? {
         guard case let .object(members) = self else { return nil }
         return members.first { $0.0 == key }?.1
     }
@@ -75,7 +75,7 @@ public struct JSONReader {
     public static let defaultMaximumDepth = 64
 
     /// Parses `bytes` as one JSON document.
-    public static func parse(_ bytes: UnsafeRawBufferPointer, maximumDepth: Int = defaultMaximumDepth) throws(JSONParseError) -> JSONValue {
+    public static func parse(_ bytes: UnsafeRawBufferPointer, maximumDepth: Int = defaultMaximumDepth) throws(JSONParseError) -> RequestJSON {
         var reader = Cursor(bytes: bytes, maximumDepth: maximumDepth)
         reader.skipSpace()
         let value = try reader.value(depth: 0)
@@ -84,7 +84,7 @@ public struct JSONReader {
         return value
     }
 
-    public static func parse(_ bytes: [UInt8], maximumDepth: Int = defaultMaximumDepth) throws(JSONParseError) -> JSONValue {
+    public static func parse(_ bytes: [UInt8], maximumDepth: Int = defaultMaximumDepth) throws(JSONParseError) -> RequestJSON {
         do {
             return try bytes.withUnsafeBytes { buffer in try parse(buffer, maximumDepth: maximumDepth) }
         } catch let error as JSONParseError {
@@ -113,7 +113,7 @@ public struct JSONReader {
             }
         }
 
-        mutating func value(depth: Int) throws(JSONParseError) -> JSONValue {
+        mutating func value(depth: Int) throws(JSONParseError) -> RequestJSON {
             guard let c = peek else { throw error("the body ends where a value should start (truncated?)") }
             switch c {
             case UInt8(ascii: "{"): return try object(depth: depth + 1)
@@ -138,7 +138,7 @@ public struct JSONReader {
             at += n
         }
 
-        mutating func array(depth: Int) throws(JSONParseError) -> JSONValue {
+        mutating func array(depth: Int) throws(JSONParseError) -> RequestJSON {
             guard depth <= maximumDepth else { throw error("nested deeper than \(maximumDepth) levels") }
             at += 1
             skipSpace()
@@ -151,7 +151,7 @@ public struct JSONReader {
                 if c == UInt8(ascii: "-") || (c >= UInt8(ascii: "0") && c <= UInt8(ascii: "9")) {
                     numbers.append(try number())
                 } else {
-                    var values = numbers.map { JSONValue.number($0) }
+                    var values = numbers.map { RequestJSON.number($0) }
                     values.append(try value(depth: depth))
                     return try generalArray(values, depth: depth)
                 }
@@ -164,7 +164,7 @@ public struct JSONReader {
             }
         }
 
-        mutating func generalArray(_ start: [JSONValue], depth: Int) throws(JSONParseError) -> JSONValue {
+        mutating func generalArray(_ start: [RequestJSON], depth: Int) throws(JSONParseError) -> RequestJSON {
             var values = start
             while true {
                 skipSpace()
@@ -177,10 +177,10 @@ public struct JSONReader {
             }
         }
 
-        mutating func object(depth: Int) throws(JSONParseError) -> JSONValue {
+        mutating func object(depth: Int) throws(JSONParseError) -> RequestJSON {
             guard depth <= maximumDepth else { throw error("nested deeper than \(maximumDepth) levels") }
             at += 1
-            var members: [(String, JSONValue)] = []
+            var members: [(String, RequestJSON)] = []
             skipSpace()
             if peek == UInt8(ascii: "}") { at += 1; return .object(members) }
             while true {

@@ -28,7 +28,7 @@ public enum OpenInferenceCodec {
         } else {
             jsonLength = body.count
         }
-        let json: JSONValue
+        let json: RequestJSON
         do {
             json = try JSONReader.parse(UnsafeRawBufferPointer(rebasing: body[0..<jsonLength]))
         } catch {
@@ -48,7 +48,7 @@ public enum OpenInferenceCodec {
         }
     }
 
-    static func decodeRequest(_ json: JSONValue, binary: UnsafeRawBufferPointer, hasBinaryHeader: Bool,
+    static func decodeRequest(_ json: RequestJSON, binary: UnsafeRawBufferPointer, hasBinaryHeader: Bool,
                               signature: TensorSignature) throws(ServingError) -> OpenInferenceRequest {
         guard case .object = json else { throw .badRequest("the request must be a JSON object with 'inputs', got \(json.kindName)") }
         var id: String?
@@ -135,7 +135,7 @@ public enum OpenInferenceCodec {
         return OpenInferenceRequest(id: id, batch: InferenceBatch(count: count, values: values), binaryOutput: binaryOutput)
     }
 
-    static func flag(_ value: JSONValue?, _ what: String) throws(ServingError) -> Bool? {
+    static func flag(_ value: RequestJSON?, _ what: String) throws(ServingError) -> Bool? {
         switch value {
         case nil: return nil
         case let .bool(b)?: return b

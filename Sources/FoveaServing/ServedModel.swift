@@ -16,7 +16,7 @@ public final class ServedModel: BatchRunner, @unchecked Sendable {
     /// The output's name and shape without the batch axis.
     public let outputName: String
     public let outputShape: [Int]
-    private let model: Sequential
+    private let model: Model
     /// Whether ``run(_:count:)`` keeps every kernel on the calling thread (one worker per core).
     public let serial: Bool
 
@@ -24,9 +24,12 @@ public final class ServedModel: BatchRunner, @unchecked Sendable {
     public var inputCount: Int { inputShape.reduce(1, *) }
     public var outputCount: Int { outputShape.reduce(1, *) }
 
-    private init(_ model: Sequential, serial: Bool) throws {
+    private init(_ model: Model, serial: Bool) throws {
         self.model = model
         self.serial = serial
+        guard model.inputs.count == 1, model.outputs.count == 1 else {
+            throw FoveaError("model \(model.name) has \(model.inputs.count) inputs and \(model.outputs.count) outputs; the server serves models with one of each")
+        }
         guard let input = model.inputShape, input.count >= 2, input.dropFirst().allSatisfy({ ($0 ?? 0) > 0 }) else {
             throw FoveaError("model \(model.name) has no fixed input shape (got \(model.inputShape.map(formatShape) ?? "none")); "
                              + "serve a model that starts with Input(shape:) or was built on data")
@@ -37,20 +40,26 @@ public final class ServedModel: BatchRunner, @unchecked Sendable {
         modelName = model.name
         inputShape = input.dropFirst().map { $0! }
         outputShape = output.dropFirst().map { $0! }
-        inputName = (model.layers.first as? Input)?.name ?? "input"
-        outputName = model.layers.last?.name ?? "output"
+        inputName = model.inputs[0].layer.name
+        outputName = model.outputs[0].layer.name
         // One algorithm for every batch size: `.automatic` picks Winograd or im2col for a small 3×3
         // layer of 8 or more channels by the number of tiles in a call, and the two differ in the
         // last digits (about 1e-6 relative), so an answer would depend on which other requests
         // shared its batch. Such layers run Winograd always (where it does not apply, `.winograd`
         // means im2col); layers of fewer channels never take Winograd, whatever the batch.
-        for case let conv as Conv2D in model.layers where (conv.kernel?.value.shape[2] ?? 0) >= 8 { conv.algorithm = .winograd }
+        func fixAlgorithms(_ layers: [Layer]) {
+            for layer in layers {
+                if let conv = layer as? Conv2D, (conv.kernel?.value.shape[2] ?? 0) >= 8 { conv.algorithm = .winograd }
+                fixAlgorithms(layer.sublayers)
+            }
+        }
+        fixAlgorithms(model.layers)
     }
 
     /// Loads a Fovea (`.safetensors`), Keras (`.keras`) or legacy Keras (`.h5`) model file.
     /// `serial`: ``run(_:count:)`` computes on the calling thread only.
     public static func load(from url: URL, serial: Bool = false) throws -> ServedModel {
-        try ServedModel(Sequential.load(fromAnyFormat: url), serial: serial)
+        try ServedModel(Model.load(fromAnyFormat: url), serial: serial)
     }
 
     public func run(_ input: [Float], count: Int) throws -> [Float] {

@@ -17,7 +17,7 @@ public struct TFServingRequest: Sendable, Equatable {
 public enum TFServingCodec {
     public static func decodePredict(_ body: [UInt8], signature: TensorSignature,
                                      imagePreparation: ImagePreparation = ImagePreparation()) throws(ServingError) -> TFServingRequest {
-        let json: JSONValue
+        let json: RequestJSON
         do {
             json = try JSONReader.parse(body)
         } catch {
@@ -64,7 +64,7 @@ public enum TFServingCodec {
         }
     }
 
-    static func forEachElement(_ array: JSONValue, _ body: (JSONValue) throws(ServingError) -> Void) throws(ServingError) {
+    static func forEachElement(_ array: RequestJSON, _ body: (RequestJSON) throws(ServingError) -> Void) throws(ServingError) {
         switch array {
         case let .numbers(values): for v in values { try body(.number(v)) }
         case let .array(values): for v in values { try body(v) }
@@ -74,7 +74,7 @@ public enum TFServingCodec {
 
     /// One sample's floats: an array shaped as the input (or flat), `{"b64": image}`, or (rows
     /// only) an object naming the input.
-    static func sample(_ value: JSONValue, signature: TensorSignature, allowNamed: Bool,
+    static func sample(_ value: RequestJSON, signature: TensorSignature, allowNamed: Bool,
                        preparation: ImagePreparation) throws(ServingError) -> [Float] {
         let name = signature.inputName
         if case let .object(members) = value {

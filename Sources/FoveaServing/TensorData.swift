@@ -122,7 +122,7 @@ public struct InferenceBatch: Sendable, Equatable {
     public init(count: Int, values: [Float]) { self.count = count; self.values = values }
 }
 
-extension JSONValue {
+extension RequestJSON {
     /// The integer a shape axis holds; rejects fractions, negatives and absurd sizes.
     func shapeAxis(_ what: String) throws(ServingError) -> Int {
         guard case let .number(v) = self else { throw .badRequest("\(what): a shape axis must be an integer, got \(kindName)") }
@@ -136,7 +136,7 @@ extension JSONValue {
         case let .numbers(values):
             guard values.count <= 16 else { throw .badRequest("\(what): a shape of \(values.count) axes; at most 16") }
             var out: [Int] = []
-            for v in values { out.append(try JSONValue.number(v).shapeAxis(what)) }
+            for v in values { out.append(try RequestJSON.number(v).shapeAxis(what)) }
             return out
         default:
             throw .badRequest("\(what): 'shape' must be an array of integers, got \(kindName)")

@@ -36,7 +36,7 @@ func makeServer(_ test: XCTestCase, maxBodyBytes: Int = 1 << 20) throws -> Fovea
 
 func body(_ text: String) -> ByteBuffer { ByteBuffer(string: text) }
 func text(_ response: TestResponse) -> String { String(buffer: response.body) }
-func json(_ response: TestResponse) throws -> JSONValue { try JSONReader.parse(Array(buffer: response.body)) }
+func json(_ response: TestResponse) throws -> RequestJSON { try JSONReader.parse(Array(buffer: response.body)) }
 
 /// A 784-value MNIST-like input, deterministic.
 func digitInput(_ seed: Int) -> [Float] { (0..<784).map { Float(($0 * 7 + seed * 13) % 256) / 255 } }
@@ -142,7 +142,7 @@ final class ServerTests: XCTestCase {
         try await parts.application.test(.router) { client in
             let input = digitInput(2)
             let nested = (0..<28).map { r in "[" + (0..<28).map { c in "[\(input[r * 28 + c])]" }.joined(separator: ",") + "]" }.joined(separator: ",")
-            let rows: JSONValue = try await client.execute(uri: "/v1/models/digits/versions/1:predict", method: .post,
+            let rows: RequestJSON = try await client.execute(uri: "/v1/models/digits/versions/1:predict", method: .post,
                                                           body: body(#"{"instances":[[\#(nested)],[\#(nested)]]}"#)) { response in
                 XCTAssertEqual(response.status, .ok, text(response))
                 return try json(response)
@@ -161,7 +161,7 @@ final class ServerTests: XCTestCase {
 
             // Images: the body, a multipart form, b64 in TF Serving's form; labels from labels.txt.
             let png = try Image.testPattern(size: 40).pngData()
-            let fromImage: JSONValue = try await client.execute(uri: "/predictions/digits", method: .post, headers: [.contentType: "image/png"],
+            let fromImage: RequestJSON = try await client.execute(uri: "/predictions/digits", method: .post, headers: [.contentType: "image/png"],
                                                                body: ByteBuffer(bytes: png)) { response in
                 XCTAssertEqual(response.status, .ok, text(response))
                 return try json(response)

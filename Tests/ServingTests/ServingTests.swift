@@ -27,7 +27,7 @@ final class SumRunner: BatchRunner, @unchecked Sendable {
 }
 
 final class JSONReaderTests: XCTestCase {
-    func parse(_ text: String) throws -> JSONValue { try JSONReader.parse(Array(text.utf8)) }
+    func parse(_ text: String) throws -> RequestJSON { try JSONReader.parse(Array(text.utf8)) }
 
     func testValues() throws {
         XCTAssertEqual(try parse(#" {"a": [1, 2.5, -3e2], "b": "x\"\u00e9\ud83d\ude00", "c": [true, null, {}], "d": []} "#),
