@@ -1,4 +1,4 @@
-// swift-tools-version:6.0
+// swift-tools-version:6.1
 import PackageDescription
 
 let package = Package(
@@ -6,9 +6,21 @@ let package = Package(
     products: [
         .library(name: "Fovea", targets: ["Fovea"]),
         .executable(name: "fovea", targets: ["FoveaCLI"]),
+        // The model server's core (no HTTP) and its Hummingbird routes; `Fovea` users link neither.
+        .library(name: "FoveaServing", targets: ["FoveaServing"]),
+        .library(name: "FoveaServer", targets: ["FoveaServer"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        // `fovea serve` (FoveaServing, FoveaServer): HTTP, logs, metrics.
+        // Hummingbird without its swift-configuration trait (not used; one package less to build).
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1", traits: ["FullFoundation"]),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-http-types", from: "1.8.0"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
     ],
     targets: [
         // Micro-kernels, packing and layout transforms per instruction set (chosen at run time).
@@ -22,8 +34,26 @@ let package = Package(
         .target(name: "CFoveaImageCodecs", dependencies: ["CPNG", "CJPEG"],
                 linkerSettings: [.linkedLibrary("png16"), .linkedLibrary("jpeg")]),
         .target(name: "Fovea", dependencies: ["CFoveaKernels", "CZlib", "CFoveaImageCodecs"], resources: [.copy("Resources/mnist")]),
+        // The model-serving core: repository watching, dynamic batching, tensor codecs and request
+        // decoders, testable without HTTP. Every use of Fovea's model API is in ServedModel.swift.
+        .target(name: "FoveaServing", dependencies: [
+            "Fovea",
+            .product(name: "Logging", package: "swift-log"),
+            .product(name: "Metrics", package: "swift-metrics"),
+        ], swiftSettings: [.swiftLanguageMode(.v6)]),
+        // `fovea serve`'s HTTP routes (Open Inference Protocol, TF Serving REST, TorchServe-style images).
+        .target(name: "FoveaServer", dependencies: [
+            "Fovea", "FoveaServing",
+            .product(name: "Hummingbird", package: "hummingbird"),
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "HTTPTypes", package: "swift-http-types"),
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            .product(name: "Logging", package: "swift-log"),
+            .product(name: "Metrics", package: "swift-metrics"),
+            .product(name: "Prometheus", package: "swift-prometheus"),
+        ], resources: [.copy("Resources/openapi.json")], swiftSettings: [.swiftLanguageMode(.v6)]),
         .executableTarget(name: "FoveaCLI", dependencies: [
-            "Fovea", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            "Fovea", "FoveaServer", .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         // The seeds' hand-built CNN from tensor operations only (`swift run -c release FromScratch`).
         .executableTarget(name: "FromScratch", dependencies: ["Fovea"], path: "Examples/FromScratch"),
@@ -40,6 +70,14 @@ let package = Package(
         .testTarget(name: "ImageTests", dependencies: ["Fovea", "CFoveaImageCodecs", "CZlib"], resources: [.copy("Fixtures")]),
         // NumPy arrays, zip, HDF5 and Keras archives; fixtures made by scripts/make_keras_model_fixture.py.
         .testTarget(name: "IOTests", dependencies: ["Fovea"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "ServingTests", dependencies: ["FoveaServing", "Fovea", .product(name: "Logging", package: "swift-log")], swiftSettings: [.swiftLanguageMode(.v6)]),
+        .testTarget(name: "ServerTests", dependencies: [
+            "FoveaServer", "FoveaServing", "Fovea",
+            .product(name: "HummingbirdTesting", package: "hummingbird"),
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "HTTPTypes", package: "swift-http-types"),
+            .product(name: "Logging", package: "swift-log"),
+        ], swiftSettings: [.swiftLanguageMode(.v6)]),
     ],
     swiftLanguageModes: [.v5]
 )

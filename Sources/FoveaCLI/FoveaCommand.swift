@@ -8,7 +8,8 @@ struct FoveaCommand: ParsableCommand {
         commandName: "fovea",
         abstract: "Convolutional neural networks in Swift: train, inspect and run image models.",
         subcommands: [TrainCommand.self, EvaluateCommand.self, PredictCommand.self, ConvertCommand.self, SummaryCommand.self, PlotCommand.self, BenchCommand.self, DevicesCommand.self,
-                      FilterCommand.self, PoolCommand.self, ActivationsCommand.self, ConnectivityCommand.self, ExampleImageCommand.self],
+                      FilterCommand.self, PoolCommand.self, ActivationsCommand.self, ConnectivityCommand.self, ExampleImageCommand.self,
+                      ServeCommand.self],
         defaultSubcommand: nil)
 }
 

@@ -15,11 +15,12 @@ struct ImageInputOptions: ParsableArguments {
         guard let shape = model.inputShape else {
             throw FoveaError("the model has no input shape; it cannot say what size of image it takes")
         }
+        let preparation = ImagePreparation(invert: invert, centerDigit: noCenter ? false : nil)
         let image = try Image.read(from: URL(fileURLWithPath: path))
-        if !invert, shape.last == 1, image.borderMean > 127 {
+        if preparation.suggestsInverting(image, shape: shape) {
             FileHandle.standardError.write(Data("note: \(path) has a light background (border mean \(Int(image.borderMean))); MNIST digits are white on black, pass --invert if this is a dark digit on light paper\n".utf8))
         }
-        return try image.modelInput(shape: shape, invert: invert, centerDigit: noCenter ? false : nil)
+        return try preparation.input(image, shape: shape)
     }
 }
 

@@ -120,6 +120,29 @@ extension Image {
     }
 }
 
+/// How an image becomes a model's input in `fovea predict` and `fovea serve`: the same steps for
+/// both, so a served model sees exactly what the command line shows it.
+public struct ImagePreparation: Sendable, Equatable {
+    /// ``Image/inverted()`` first (a dark digit on light paper for an MNIST model).
+    public var invert: Bool
+    /// Digit centring as ``Image/modelInput(shape:invert:centerDigit:)`` takes it (nil: for 28×28×1 inputs).
+    public var centerDigit: Bool?
+
+    public init(invert: Bool = false, centerDigit: Bool? = nil) { self.invert = invert; self.centerDigit = centerDigit }
+
+    /// Whether `image` looks like a dark digit on a light background given, without `invert`, to a
+    /// one-channel (MNIST-style) model whose input is `shape`: worth a note to the user.
+    public func suggestsInverting(_ image: Image, shape: [Int?]) -> Bool {
+        !invert && shape.last == 1 && image.borderMean > 127
+    }
+
+    /// `image` as input for a model whose input is `shape` (batch axis first): a `[1, h, w, c]`
+    /// tensor in 0...1 (see ``Image/modelInput(shape:invert:centerDigit:)``).
+    public func input(_ image: Image, shape: [Int?]) throws -> Tensor {
+        try image.modelInput(shape: shape, invert: invert, centerDigit: centerDigit)
+    }
+}
+
 /// One class of a model's answer: its index and its probability.
 public struct ClassScore: Equatable, Sendable {
     public let classIndex: Int
