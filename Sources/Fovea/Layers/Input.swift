@@ -20,6 +20,8 @@ public final class Input: Layer, ConfigurableLayer, SymbolicTensorConvertible {
     /// on it, or a model) keeps it.
     public var symbolic: SymbolicTensor {
         if let tensor = outputTensor { return tensor }
+        // An Input has one call at a time (Keras's node 0): its earlier one is gone with its tensor.
+        nodeCount = 0
         let tensor = Node(layer: self, inputs: [], outputShapes: [[nil] + shape.map { Optional($0) }], training: nil).output(0)
         outputTensor = tensor
         return tensor

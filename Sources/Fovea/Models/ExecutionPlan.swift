@@ -37,8 +37,12 @@ struct ExecutionPlan {
 
     init(_ graph: Graph, inference: Bool) {
         var slotOf: [ObjectIdentifier: Int] = [:]
+        // Tensors are keyed by identity: each is held here while the plan is made, so that an output
+        // no node reads (recreated on demand) cannot die and hand its identity to another.
+        var held: [SymbolicTensor] = []
         func slot(_ t: SymbolicTensor) -> Int {
             if let s = slotOf[ObjectIdentifier(t)] { return s }
+            held.append(t)
             slotOf[ObjectIdentifier(t)] = slotOf.count
             return slotOf.count - 1
         }
@@ -79,6 +83,7 @@ struct ExecutionPlan {
         }
         outputSlots = graph.outputs.map(slot)
         slotCount = slotOf.count
+        withExtendedLifetime(held) {}
         // Release each slot after the last step reading it (model outputs are kept).
         var lastReader: [Int: Int] = [:]
         for (i, step) in steps.enumerated() { for s in step.inputSlots { lastReader[s] = i } }

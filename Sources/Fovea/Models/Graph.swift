@@ -81,14 +81,20 @@ final class Graph {
         }
         layers = listsInputLayers ? allLayers : allLayers.filter { !($0 is Input) }
 
-        // Every tensor a node reads must come from the inputs.
+        // Every tensor a node reads must come from the inputs. (Outputs are held while their
+        // identities are in the set: one no node reads is recreated on demand and could die.)
         var computable = inputIDs
+        var held: [SymbolicTensor] = []
         for node in nodes where !node.isInput {
             for t in node.inputs where !computable.contains(ObjectIdentifier(t)) {
                 throw FoveaError("model \(model): graph disconnected: input \(formatShape(t.shape)) of layer '\(node.layer.name)' (\(node.layer.typeName)) comes from '\(t.layer.name)' (\(t.layer.typeName)), which the model's inputs do not reach; add that Input to the model's inputs")
             }
-            for t in node.outputs { computable.insert(ObjectIdentifier(t)) }
+            for t in node.outputs {
+                held.append(t)
+                computable.insert(ObjectIdentifier(t))
+            }
         }
+        withExtendedLifetime(held) {}
         inferencePlan = ExecutionPlan(self, inference: true)
         generalPlan = ExecutionPlan(self, inference: false)
     }

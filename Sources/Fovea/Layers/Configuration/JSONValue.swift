@@ -25,7 +25,7 @@ public enum JSONValue: Sendable, Hashable {
         case let (.object(x), .object(y)): return x == y
         case let (.unsigned(x), .unsigned(y)): return x == y
         default:
-            guard let x = a.numberValue, let y = b.numberValue, a.isInteger == b.isInteger || x == y else { return false }
+            guard let x = a.numberValue, let y = b.numberValue else { return false }
             return x == y
         }
     }
@@ -40,8 +40,6 @@ public enum JSONValue: Sendable, Hashable {
         case .object(let o): hasher.combine(o)
         }
     }
-
-    private var isInteger: Bool { if case .int = self { return true } else if case .unsigned = self { return true } else { return false } }
 
     // MARK: Reading values
 
