@@ -28,8 +28,14 @@ struct SummaryCommand: ParsableCommand {
 
     @Option(help: "A built-in architecture (\(Architecture.allCases.map(\.rawValue).joined(separator: ", "))) or a saved model file.")
     var model = Architecture.seedCNN.rawValue
+    @Flag(help: "For an ImageNet application (vgg16, resnet50, …): without its classifier top (Keras's include_top=False).")
+    var noTop = false
 
     func run() throws {
+        if noTop {
+            guard let architecture = Architecture(rawValue: model) else { throw ValidationError("--no-top applies to a built-in ImageNet application, not a file") }
+            return print(try architecture.make(includeTop: false).summary())
+        }
         print(try loadOrMake(model).summary())
     }
 }

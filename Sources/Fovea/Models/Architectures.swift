@@ -47,13 +47,22 @@ public enum Architecture: String, CaseIterable, Sendable {
     /// ``defaultClasses``). The applications are built with their classifier and random weights, and
     /// check the input as Keras does (an input below the network's minimum size is an error).
     public func make(inputShape: [Int]? = nil, classes: Int? = nil, seed: UInt64? = nil) throws -> Model {
+        try make(inputShape: inputShape, classes: classes, includeTop: true, seed: seed)
+    }
+
+    /// Builds the network; an ImageNet application without its classifier when `includeTop` is false
+    /// (Keras's `include_top=False`: the feature extractor; the MNIST networks always have theirs).
+    public func make(inputShape: [Int]? = nil, classes: Int? = nil, includeTop: Bool, seed: UInt64? = nil) throws -> Model {
         let inputShape = inputShape ?? defaultInputShape, classes = classes ?? defaultClasses
+        guard includeTop || isImageNetApplication else {
+            throw FoveaError("\(rawValue) has no separate classifier top; includeTop: false is for the ImageNet applications")
+        }
         switch self {
-        case .vgg16: return try Applications.vgg16(inputShape: inputShape, classes: classes, seed: seed)
-        case .vgg19: return try Applications.vgg19(inputShape: inputShape, classes: classes, seed: seed)
-        case .resnet50: return try Applications.resnet50(inputShape: inputShape, classes: classes, seed: seed)
-        case .inceptionV3: return try Applications.inceptionV3(inputShape: inputShape, classes: classes, seed: seed)
-        case .mobileNetV2: return try Applications.mobileNetV2(inputShape: inputShape, classes: classes, seed: seed)
+        case .vgg16: return try Applications.vgg16(includeTop: includeTop, inputShape: inputShape, classes: classes, seed: seed)
+        case .vgg19: return try Applications.vgg19(includeTop: includeTop, inputShape: inputShape, classes: classes, seed: seed)
+        case .resnet50: return try Applications.resnet50(includeTop: includeTop, inputShape: inputShape, classes: classes, seed: seed)
+        case .inceptionV3: return try Applications.inceptionV3(includeTop: includeTop, inputShape: inputShape, classes: classes, seed: seed)
+        case .mobileNetV2: return try Applications.mobileNetV2(inputShape: inputShape, includeTop: includeTop, classes: classes, seed: seed)
         case .residualCNN: return try Architecture.residualCNN(inputShape: inputShape, classes: classes, seed: seed)
         case .dense, .seedCNN, .tutorialCNN, .deepCNN: break
         }
