@@ -67,6 +67,8 @@ let package = Package(
         .testTarget(name: "LayerTests", dependencies: ["Fovea", "FoveaTestSupport"], resources: [.copy("Fixtures")]),
         .testTarget(name: "TrainingTests", dependencies: ["Fovea"], resources: [.copy("Fixtures")]),
         .testTarget(name: "DataTests", dependencies: ["Fovea"]),
+        // Every `fovea` subcommand run as users run it (the executable SwiftPM builds), success and error paths.
+        .testTarget(name: "CLITests", dependencies: ["Fovea"]),
         .testTarget(name: "ImageTests", dependencies: ["Fovea", "CFoveaImageCodecs", "CZlib"], resources: [.copy("Fixtures")]),
         // NumPy arrays, zip, HDF5 and Keras archives; fixtures made by scripts/make_keras_model_fixture.py.
         .testTarget(name: "IOTests", dependencies: ["Fovea"], resources: [.copy("Fixtures")]),

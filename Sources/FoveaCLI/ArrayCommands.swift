@@ -16,6 +16,11 @@ func predictArrays(model path: String, input: String, output: String, batchSize:
     let y = try net.predict(x, batchSize: batchSize)
     try y.writeNumPy(to: URL(fileURLWithPath: output))
     print("Wrote \(output): \(formatShape(y.shape)) float32, the outputs of \(net.name) for \(x.shape.first ?? 0) samples of \(input) (\(array.dtypeName))")
+    // The outputs are written as computed; a model that predicts NaN says so.
+    let nonFinite = y.scalars.lazy.filter { !$0.isFinite }.count
+    if nonFinite > 0 {
+        FileHandle.standardError.write(Data("warning: \(nonFinite) of \(y.count) outputs are NaN or infinite: the model's weights (or the input) hold NaN or infinity\n".utf8))
+    }
 }
 
 struct ConvertCommand: ParsableCommand {

@@ -178,7 +178,9 @@ struct ActivationsCommand: ParsableCommand {
         for layer in report.layers {
             print("\(layer.name) (\(layer.typeName)) \(formatShape(layer.outputShape)): grid \(layer.grid.width)×\(layer.grid.height)")
         }
-        print("Top: " + report.predictions.map { String(format: "%d (%.2f%%)", $0.classIndex, $0.probability * 100) }.joined(separator: ", "))
+        if let problem = report.predictionProblem { print("Top: none: \(problem)") } else {
+            print("Top: " + report.predictions.map { String(format: "%d (%.2f%%)", $0.classIndex, $0.probability * 100) }.joined(separator: ", "))
+        }
         print("Wrote \(written.count) files to \(out); open \(written.last!.path)")
     }
 }
@@ -232,7 +234,7 @@ struct ExampleImageCommand: ParsableCommand {
             }
             let (x, labels) = mnist.tensors(.test, limit: index + 1)
             image = try Image(x.slice(batch: index..<(index + 1)), unitScaled: true)
-            print("MNIST test image \(index): label \(Int(labels.scalars[index]))")
+            print("MNIST test image \(index): label \(labelText(labels.scalars[index]))")
         }
         try image.writePNG(to: URL(fileURLWithPath: out))
         print("\(out): \(image.width)×\(image.height), \(image.channels) channel\(image.channels == 1 ? "" : "s")")

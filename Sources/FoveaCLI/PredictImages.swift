@@ -18,7 +18,7 @@ struct ImageInputOptions: ParsableArguments {
         let preparation = ImagePreparation(invert: invert, centerDigit: noCenter ? false : nil)
         let image = try Image.read(from: URL(fileURLWithPath: path))
         if preparation.suggestsInverting(image, shape: shape) {
-            FileHandle.standardError.write(Data("note: \(path) has a light background (border mean \(Int(image.borderMean))); MNIST digits are white on black, pass --invert if this is a dark digit on light paper\n".utf8))
+            FileHandle.standardError.write(Data("note: \(path) has a light background (gray level \(image.borderMedian.clampedInt(0...255, rounding: .toNearestOrAwayFromZero)) of 255, the median of its border); MNIST digits are white on black, pass --invert if this is a dark digit on light paper\n".utf8))
         }
         return try preparation.input(image, shape: shape)
     }
@@ -30,9 +30,6 @@ func predictImages(_ paths: [String], model: Model, options: ImageInputOptions, 
         let input = try options.input(path, for: model)
         let output = try model.predict(input).scalars
         print(path)
-        for score in try topClasses(output, k: topK) {
-            print(String(format: "  %d  %6.2f%%  %@", score.classIndex, score.probability * 100,
-                         String(repeating: "█", count: Int((score.probability * 40).rounded()))))
-        }
+        printScores(try topClasses(output, k: topK))
     }
 }

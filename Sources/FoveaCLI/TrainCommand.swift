@@ -40,7 +40,8 @@ struct TrainCommand: ParsableCommand {
 
     func validate() throws {
         if let limit, limit <= 0 { throw ValidationError("--limit must be a positive number of images") }
-        if epochs < 0 { throw ValidationError("--epochs cannot be negative") }
+        // Zero epochs would train nothing and still save the untrained model over the output file.
+        if epochs < 1 { throw ValidationError("--epochs must be at least 1 (got \(epochs)): training 0 epochs would save an untrained model") }
         if batchSize <= 0 { throw ValidationError("--batch-size must be positive") }
         if let lrDecay, !(lrDecay > 0 && lrDecay.isFinite) { throw ValidationError("--lr-decay must be a positive number") }
         if let threads, threads <= 0 { throw ValidationError("--threads must be positive") }
@@ -69,6 +70,10 @@ struct TrainCommand: ParsableCommand {
             net = try Model.load(from: URL(fileURLWithPath: resume))
             guard let optimizer = net.optimizer, let saved = net.trainingPosition else {
                 throw FoveaError("\(resume): holds no optimizer state and training position; resume from a file written by fovea train --checkpoint")
+            }
+            // As with --epochs 0: nothing left to train would rewrite the file with what it holds.
+            guard epochs > saved.epoch else {
+                throw ValidationError("--epochs \(epochs) counts all epochs, and \(resume) has already done \(saved.epoch)\(saved.step > 0 ? " (and \(saved.step) steps of the next)" : ""); give a larger --epochs to train more")
             }
             position = saved
             modelName = "\(net.name) from \(resume)"
@@ -130,6 +135,9 @@ struct EvaluateCommand: ParsableCommand {
         let (x, labels) = try data.load().tensors(.test)
         let result = try net.evaluate(x: x, y: targets(labels, for: lossFunction, classes: 10), batchSize: 256)
         print(String(format: "Test loss: %.4f - test accuracy: %.4f", result["loss"]!, result["accuracy"]!))
+        if !result["loss"]!.isFinite {
+            FileHandle.standardError.write(Data("warning: the test loss is \(result["loss"]!): the model's outputs hold NaN or infinity (its weights may hold NaN or infinity)\n".utf8))
+        }
     }
 }
 
@@ -163,11 +171,21 @@ struct PredictCommand: ParsableCommand {
         let (x, labels) = mnist.tensors(.test, limit: index + 1)
         let image = x.slice(batch: index..<(index + 1))
         print(asciiArt(image.scalars, rows: mnist.rows, columns: mnist.columns))
-        let probabilities = try net.predict(image).scalars
-        print("True label: \(Int(labels.scalars[index]))")
-        for (digit, p) in probabilities.enumerated().sorted(by: { $0.element > $1.element }) {
-            print(String(format: "  %d  %6.2f%%  %@", digit, p * 100, String(repeating: "█", count: Int((p * 40).rounded()))))
-        }
+        let output = try net.predict(image).scalars
+        print("True label: \(labelText(labels.scalars[index]))")
+        // Every class, most probable first; logits (a linear last layer) become probabilities, and
+        // an output holding NaN or infinity is an error that says so (topClasses).
+        printScores(try topClasses(output, k: Swift.max(1, output.count)))
+    }
+}
+
+/// A label read from a dataset as text: a whole number, or the value itself when it is not one.
+func labelText(_ label: Float) -> String { label.checkedInt().map(String.init) ?? "\(label)" }
+
+/// One line per class: index, probability and a bar of 40 cells.
+func printScores(_ scores: [ClassScore]) {
+    for score in scores {
+        print(String(format: "  %d  %6.2f%%  %@", score.classIndex, score.probability * 100, textBar(score.probability, width: 40)))
     }
 }
 
@@ -175,6 +193,6 @@ struct PredictCommand: ParsableCommand {
 func asciiArt(_ pixels: [Float], rows: Int, columns: Int) -> String {
     let ramp = Array(" .:-=+*#%@")
     return (0..<rows).map { r in
-        String((0..<columns).map { c in ramp[Swift.min(ramp.count - 1, Int(pixels[r * columns + c] * Float(ramp.count)))] })
+        String((0..<columns).map { c in ramp[(pixels[r * columns + c] * Float(ramp.count)).clampedInt(0...(ramp.count - 1))] })
     }.joined(separator: "\n")
 }

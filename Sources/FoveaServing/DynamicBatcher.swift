@@ -112,7 +112,7 @@ public final class DynamicBatcher: @unchecked Sendable {
                 return
             }
             queue.append(Pending(input: batch.values, count: batch.count, enqueued: now,
-                                 deadline: now + UInt64(options.timeout * 1e9), reply: reply))
+                                 deadline: now + UInt64((options.timeout * 1e9).clampedInt(0...(1 << 62))), reply: reply))
             queuedSamples += batch.count
             let depth = queuedSamples
             if depth >= options.maxBatchSize { condition.broadcast() } else { condition.signal() }
@@ -170,7 +170,7 @@ public final class DynamicBatcher: @unchecked Sendable {
                 condition.wait()
             }
             guard options.maxDelay > 0 && options.maxBatchSize > 1 else { break }
-            let deadline = queue[head].enqueued + UInt64(options.maxDelay * 1e9)
+            let deadline = queue[head].enqueued + UInt64((options.maxDelay * 1e9).clampedInt(0...(1 << 62)))
             while queuedSamples < options.maxBatchSize && state == .running && head < queue.count {
                 let now = DispatchTime.now().uptimeNanoseconds
                 guard now < deadline else { break }

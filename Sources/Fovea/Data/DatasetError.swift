@@ -17,6 +17,8 @@ public enum DatasetError: Error, CustomStringConvertible, Equatable, Sendable {
     case corruptCompressedData(file: String, reason: String)
     /// Decompression would exceed `limit` bytes.
     case decompressedTooLarge(file: String, limit: Int)
+    /// A complete gzip stream ends at byte `offset` and `count` bytes of something else follow.
+    case trailingCompressedData(file: String, offset: Int, count: Int)
     /// The IDX magic number is not the expected one (not IDX, wrong element type, or wrong rank).
     case badMagic(file: String, found: UInt32, expected: UInt32)
     /// The IDX data is shorter than its own header (`expectedBytes` header bytes needed, `actualBytes` present).
@@ -40,7 +42,7 @@ public enum DatasetError: Error, CustomStringConvertible, Equatable, Sendable {
              .malformedChecksumList(let file, _), .truncatedCompressedData(let file),
              .corruptCompressedData(let file, _), .decompressedTooLarge(let file, _), .badMagic(let file, _, _),
              .truncatedHeader(let file, _, _), .sizeMismatch(let file, _, _, _), .labelOutOfRange(let file, _, _),
-             .emptyImages(let file, _, _):
+             .emptyImages(let file, _, _), .trailingCompressedData(let file, _, _):
             return file
         case .countMismatch(let images, _, _, _): return images
         case .shapeMismatch(let train, _, _, _): return train
@@ -70,6 +72,9 @@ public enum DatasetError: Error, CustomStringConvertible, Equatable, Sendable {
             return "\(file): truncated: the gzip stream ends early (an interrupted download?); \(Self.advice)"
         case let .corruptCompressedData(file, reason):
             return "\(file): corrupt gzip data (zlib: \(reason)); \(Self.advice)"
+        case let .trailingCompressedData(file, offset, count):
+            return "\(file): trailing garbage: the gzip stream is complete at byte \(offset), but \(count) more bytes follow "
+                + "that are not another gzip member (something was appended, or the copy is damaged); \(Self.advice)"
         case let .decompressedTooLarge(file, limit):
             return "\(file): decompresses to more than \(limit) bytes, far more than an MNIST file; \(Self.advice)"
         case let .badMagic(file, found, expected):

@@ -9,12 +9,17 @@ public enum GzipError: Error, Equatable, Sendable, CustomStringConvertible {
     case corrupt(String)
     /// Decompressing would produce more than `limit` bytes.
     case outputTooLarge(limit: Int)
+    /// A whole, valid stream ends at byte `offset` and is followed by `count` bytes that are neither
+    /// another gzip member nor zero padding (something appended to the file, or a damaged copy).
+    case trailingData(offset: Int, count: Int)
 
     public var description: String {
         switch self {
         case .truncated: return "compressed stream is truncated (input ended before the end of the stream)"
         case .corrupt(let reason): return "compressed data is corrupt (\(reason))"
         case .outputTooLarge(let limit): return "decompressed data exceeds the limit of \(limit) bytes"
+        case let .trailingData(offset, count):
+            return "the compressed stream ends at byte \(offset), followed by \(count) bytes that are not another gzip member (trailing garbage)"
         }
     }
 }
@@ -128,7 +133,11 @@ public enum Gzip {
                 if rest.allSatisfy({ $0 == 0 }) {
                     return try body(UnsafeRawBufferPointer(start: out, count: produced))
                 }
-                // Another member follows (anything else fails its header check).
+                // Another member follows; anything else is trailing garbage, named as such (zlib would
+                // call it an incorrect header check).
+                guard rest.count >= 2, rest[0] == 0x1f, rest[1] == 0x8b else {
+                    throw GzipError.trailingData(offset: consumed, count: rest.count)
+                }
                 guard inflateReset(&stream) == Z_OK else { throw GzipError.corrupt("inflateReset failed") }
             case Z_OK:
                 if stream.avail_in == 0 && fed == input.count && stream.avail_out > 0 {

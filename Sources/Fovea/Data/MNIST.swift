@@ -194,6 +194,7 @@ public struct MNIST: Sendable {
                 case .truncated: throw DatasetError.truncatedCompressedData(file: path)
                 case .corrupt(let reason): throw DatasetError.corruptCompressedData(file: path, reason: reason)
                 case .outputTooLarge(let limit): throw DatasetError.decompressedTooLarge(file: path, limit: limit)
+                case let .trailingData(offset, count): throw DatasetError.trailingCompressedData(file: path, offset: offset, count: count)
                 }
             }
         }

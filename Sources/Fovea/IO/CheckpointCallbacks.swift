@@ -256,12 +256,13 @@ struct FilepathTemplate {
                 guard let v = values[name] else {
                     throw FoveaError("filepath placeholder {\(name)} has no value; available: \(values.keys.sorted().joined(separator: ", "))")
                 }
-                if spec.isEmpty { return v == v.rounded() && abs(v) < 1e15 ? String(Int(v)) : "\(v)" }
+                if spec.isEmpty { return v == v.rounded() && abs(v) < 1e15 ? String(v.checkedInt() ?? 0) : "\(v)" }
                 let body = spec.dropLast()
                 switch spec.last! {
                 case "d":
                     let width = Int(body) ?? 0
-                    let digits = String(Int(v.rounded(.towardZero)))
+                    // A NaN or infinite loss (a diverged run) is written as such, not converted.
+                    let digits = v.checkedInt().map(String.init) ?? "\(v)"
                     let pad = body.hasPrefix("0") ? "0" : " "
                     return String(repeating: pad, count: Swift.max(0, width - digits.count)) + digits
                 default:

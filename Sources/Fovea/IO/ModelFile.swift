@@ -186,6 +186,11 @@ extension Model {
         } else if version >= 2 && metadata["format"] == "fovea" {
             throw FoveaError("\(url.path): format version \(version) file without its checksum (corrupt?)")
         }
+        // The checksum only catches accidental corruption: a file of format version 1 (or none) has
+        // none, and anyone can write a hostile file with a valid one. So it is not what keeps a
+        // hostile architecture out: every model, whatever its file says, is built through
+        // Model.fromConfig, whose layers are held to ArchitectureLimits (configuration values, shapes
+        // and parameter counts checked before anything is multiplied or allocated).
         var contents = ModelFileContents(metadata: metadata, weights: [], optimizerSlots: [])
         for (name, tensor) in decoded.tensors {
             guard version >= 2, name.hasPrefix(optimizerPrefix) else { contents.weights.append((name, tensor)); continue }

@@ -80,7 +80,13 @@ public enum NumPy {
         func fail(_ why: String) -> FoveaError { FoveaError("\(file): not a valid .npy file: \(why)") }
         let magic: [UInt8] = [0x93, 0x4E, 0x55, 0x4D, 0x50, 0x59]  // \x93NUMPY
         guard bytes.count >= 10, Array(bytes[0..<6]) == magic else {
-            throw fail(bytes.count < 10 ? "only \(bytes.count) bytes (truncated?)" : "it does not start with \\x93NUMPY")
+            if bytes.starts(with: [0x50, 0x4B, 0x03, 0x04]) || bytes.starts(with: [0x50, 0x4B, 0x05, 0x06]) {
+                throw fail("it is a zip archive, as an .npz file is (several arrays, each a .npy inside): "
+                           + "give one .npy array (np.save), or read the .npz with NumPy.readArchive")
+            }
+            if bytes.starts(with: [0x1F, 0x8B]) { throw fail("it is gzip-compressed; decompress it first (gunzip)") }
+            throw fail(bytes.count < 10 ? "only \(bytes.count) bytes (truncated?)"
+                       : "it does not start with \\x93NUMPY (it starts with \(messageText(bytes: bytes.prefix(8))))")
         }
         let major = bytes[6]
         let headerLength: Int, headerStart: Int
@@ -103,26 +109,29 @@ public enum NumPy {
         do {
             guard case .dict(let d) = try PyLiteral.parse(text) else { throw FoveaError("the header is not a dict") }
             header = d
-        } catch let error as FoveaError { throw fail("cannot parse the header \(text.debugDescription): \(error.message)") }
+        } catch let error as FoveaError { throw fail("cannot parse the header '\(messageText(bytes: headerBytes))': \(error.message)") }
         guard case .string(let descr)? = header["descr"] else { throw fail("the header has no 'descr' string (structured dtypes are not supported)") }
         guard case .bool(let fortran)? = header["fortran_order"] else { throw fail("the header has no fortran_order True/False") }
         guard case .tuple(let dims)? = header["shape"] else { throw fail("the header has no shape tuple") }
         var shape: [Int] = []
-        for d in dims {
-            guard case .int(let n) = d, n >= 0 else { throw fail("shape \(text) has a dimension that is not a non-negative integer") }
+        for (axis, d) in dims.enumerated() {
+            // Names the one bad dimension, never the whole header (which may be nested and long).
+            guard case .int(let n) = d, n >= 0 else {
+                throw fail("the shape's dimension \(axis) (of \(dims.count)) is \(d.summary), not a non-negative integer")
+            }
             shape.append(n)
         }
         guard !fortran || shape.filter({ $0 > 1 }).count <= 1 else {
             throw fail("the array is stored in Fortran (column-major) order; save np.ascontiguousarray(a) instead")
         }
-        guard let count = checkedProduct(shape) else { throw fail("shape \(shape) is too large") }
+        guard let count = checkedProduct(shape) else { throw fail("shape \(shapeText(shape)) is too large") }
 
         let type = try NumPyElementType(descr: descr, fail: fail)
         let dataStart = headerStart + headerLength
         let available = bytes.count - dataStart
         let (needed, overflow) = count.multipliedReportingOverflow(by: type.size)
         guard !overflow, needed == available else {
-            throw fail("shape \(formatShape(shape)) of \(descr) needs \(overflow ? "too many" : String(needed)) data bytes, the file holds \(available)\(overflow || needed > available ? " (truncated?)" : "")")
+            throw fail("shape \(shapeText(shape)) of \(messageText(descr, limit: 20)) needs \(overflow ? "too many" : String(needed)) data bytes, the file holds \(available)\(overflow || needed > available ? " (truncated?)" : "")")
         }
         let values = bytes.withUnsafeBytes { raw in
             type.decode(UnsafeRawBufferPointer(rebasing: raw[dataStart...]), count: count)
@@ -234,10 +243,10 @@ struct NumPyElementType {
     init(descr: String, fail: (String) -> FoveaError) throws {
         let chars = Array(descr)
         if chars.count >= 2 && chars[1] == "O" {
-            throw fail("it holds pickled Python objects (dtype '\(descr)'); Fovea reads plain numeric arrays and never unpickles")
+            throw fail("it holds pickled Python objects (dtype '\(messageText(descr, limit: 20))'); Fovea reads plain numeric arrays and never unpickles")
         }
         guard chars.count >= 3, "<>|=".contains(chars[0]), let size = Int(String(chars[2...])) else {
-            throw fail("dtype '\(descr)' is not a simple numeric type")
+            throw fail("dtype '\(messageText(descr, limit: 20))' is not a simple numeric type")
         }
         bigEndian = chars[0] == ">"
         switch (chars[1], size) {
@@ -246,7 +255,7 @@ struct NumPyElementType {
         case ("u", 1), ("u", 2): kind = .unsigned
         case ("b", 1): kind = .bool
         default:
-            throw fail("dtype '\(descr)' is not supported; Fovea reads float32/float64, uint8, bool, int8/16/32/64 and uint16")
+            throw fail("dtype '\(messageText(descr, limit: 20))' is not supported; Fovea reads float32/float64, uint8, bool, int8/16/32/64 and uint16")
         }
         self.size = size
     }
@@ -278,6 +287,18 @@ enum PyLiteral: Equatable {
     case tuple([PyLiteral])
     case dict([String: PyLiteral])
 
+    /// The literal for an error message: its kind, and its value when short.
+    var summary: String {
+        switch self {
+        case .int(let n): return "\(n)"
+        case .bool(let b): return b ? "True" : "False"
+        case .none: return "None"
+        case .string(let s): return "the string '\(messageText(s, limit: 20))'"
+        case .tuple(let items): return "a sequence of \(items.count)"
+        case .dict(let d): return "a dict of \(d.count)"
+        }
+    }
+
     static func parse(_ text: String) throws -> PyLiteral {
         var p = Parser(chars: Array(text.unicodeScalars))
         let value = try p.value(depth: 0)
@@ -306,7 +327,7 @@ enum PyLiteral: Equatable {
                     if peek() == "}" { i += 1; return .dict(d) }
                     guard case .string(let key) = try value(depth: depth + 1) else { throw FoveaError("dict key is not a string") }
                     skipSpace()
-                    guard peek() == ":" else { throw FoveaError("expected ':' after key '\(key)'") }
+                    guard peek() == ":" else { throw FoveaError("expected ':' after key '\(messageText(key, limit: 20))'") }
                     i += 1
                     d[key] = try value(depth: depth + 1)
                     skipSpace()
@@ -347,7 +368,7 @@ enum PyLiteral: Equatable {
                 default:
                     // Python 2 wrote long integers with an L suffix: (3L, 4L).
                     let digits = word.hasSuffix("L") ? String(word.dropLast()) : word
-                    guard let n = Int(digits) else { throw FoveaError("unexpected '\(word.isEmpty ? String(c) : word)'") }
+                    guard let n = Int(digits) else { throw FoveaError("unexpected '\(messageText(word.isEmpty ? String(c) : word, limit: 20))'") }
                     return .int(n)
                 }
             }

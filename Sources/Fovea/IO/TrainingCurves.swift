@@ -23,7 +23,7 @@ public struct TrainingLog: Sendable, Equatable {
     /// Parses CSV text (CRLF or LF lines, `"`-quoted fields). A repeated epoch (a resumed run that
     /// logged it again) keeps its last row.
     public init(csv text: String, file: String = "<text>", separator: Character = ",") throws {
-        let lines = text.replacingOccurrences(of: "\r\n", with: "\n").split(separator: "\n", omittingEmptySubsequences: true)
+        let lines = Self.lines(text)
         guard let headerLine = lines.first else { throw FoveaError("\(file): empty training log, no header") }
         let header = try Self.fields(headerLine, separator: separator, file: file, line: 1)
         guard header.first == "epoch", header.count >= 2 else {
@@ -39,7 +39,7 @@ public struct TrainingLog: Sendable, Equatable {
             }
             guard let epoch = Int(fields[0]), epoch >= 0 else { throw FoveaError("\(file): line \(index + 1): epoch '\(fields[0])' is not a whole number") }
             rows[epoch] = try fields.dropFirst().enumerated().map { column, field in
-                if field == "NA" || field.isEmpty || field.lowercased() == "nan" { return nil }
+                if field == "NA" || field.isEmpty || (field.utf8.count == 3 && field.lowercased() == "nan") { return nil }
                 guard let value = Double(field) else {
                     throw FoveaError("\(file): line \(index + 1): \(names[column]) '\(field)' is not a number")
                 }
@@ -52,7 +52,30 @@ public struct TrainingLog: Sendable, Equatable {
         self.columns = columns
     }
 
+    /// The non-empty lines of `text` (LF or CRLF ends), found on its UTF-8 bytes: splitting a long
+    /// log by `Character` costs grapheme breaking on every byte.
+    static func lines(_ text: String) -> [Substring] {
+        let bytes = text.utf8
+        var lines: [Substring] = []
+        var start = bytes.startIndex, i = bytes.startIndex
+        func close(_ end: String.Index) {
+            var end = end
+            if end > start, bytes[bytes.index(before: end)] == 0x0D { end = bytes.index(before: end) }
+            if end > start { lines.append(text[start..<end]) }
+        }
+        while i != bytes.endIndex {
+            if bytes[i] == 0x0A { close(i); start = bytes.index(after: i) }
+            i = bytes.index(after: i)
+        }
+        close(bytes.endIndex)
+        return lines
+    }
+
     static func fields(_ line: Substring, separator: Character, file: String, line number: Int) throws -> [String] {
+        // The common line, no quotes and an ASCII separator: split its bytes.
+        if let sep = separator.asciiValue, !line.utf8.contains(0x22) {
+            return line.utf8.split(separator: sep, omittingEmptySubsequences: false).map { String(decoding: $0, as: UTF8.self) }
+        }
         var fields: [String] = [], current = "", quoted = false, wasQuoted = false
         var chars = line.makeIterator()
         while let c = chars.next() {
@@ -113,7 +136,13 @@ public struct TrainingCurves {
     public func write(to url: URL) throws {
         switch url.pathExtension.lowercased() {
         case "svg": try writeAtomically(Data(svg.utf8), to: url)
-        case "png": try image().writePNG(to: url)
+        case "png":
+            // One 840×640-pixel panel per quantity: a log of thousands of columns would need gigabytes.
+            let pixels = Double(quantities.count) * 420 * 320 * 4
+            guard pixels <= Double(Self.maxRasterPixels) else {
+                throw FoveaError("\(url.path): \(quantities.count) quantities make a \(Int(pixels))-pixel PNG, more than \(Self.maxRasterPixels); write an .svg instead")
+            }
+            try image().writePNG(to: url)
         default: throw FoveaError("\(url.path): cannot tell the image format; name the file .svg or .png")
         }
     }
@@ -124,14 +153,17 @@ public struct TrainingCurves {
             ("training", log.columns[quantity] ?? [], Self.trainingColor, nil),
             ("validation", log.columns["val_" + quantity] ?? [], Self.validationColor, 6),
         ].filter { $0.1.contains { $0 != nil } }
-        let epochs = log.epochs.map { Double($0 + 1) }
+        // Shown 1-based; in Double, so the last representable epoch (2⁶³ − 1) does not overflow.
+        let epochs = log.epochs.map { Double($0) + 1 }
         let values = series.flatMap { $0.values.compactMap { $0 }.map(Double.init) }.filter(\.isFinite)
         var (low, high) = (values.min() ?? 0, values.max() ?? 1)
         if high - low < 1e-9 { (low, high) = (low - Swift.max(0.5, Swift.abs(low) * 0.1), high + Swift.max(0.5, Swift.abs(high) * 0.1)) }
         let yTicks = Self.niceTicks(low, high, count: 5)
         let yMin = Swift.min(low, yTicks.first!), yMax = Swift.max(high, yTicks.last!)
         let xTicks = Self.integerTicks(epochs.first!, epochs.last!, maxCount: 10)
-        let xMin = epochs.count > 1 ? epochs.first! : epochs.first! - 1, xMax = epochs.count > 1 ? epochs.last! : epochs.first! + 1
+        // One epoch gets a unit either side (at least one step of the Double, so a huge epoch still spans).
+        let pad = Swift.max(1, epochs.first!.ulp)
+        let xMin = epochs.count > 1 ? epochs.first! : epochs.first! - pad, xMax = epochs.count > 1 ? epochs.last! : epochs.first! + pad
         let yLabels = yTicks.map { Self.label($0, step: yTicks.count > 1 ? yTicks[1] - yTicks[0] : 1) }
         let labelWidth = yLabels.map { Drawing.textWidth($0, size: tickSize) }.max() ?? 0
         let plotLeft = left + 18 + labelWidth, plotRight = left + width - 16, plotTop = 60.0, plotBottom = height - 46
@@ -147,20 +179,27 @@ public struct TrainingCurves {
         }
         for tick in xTicks {
             d.line(px(tick), plotBottom, px(tick), plotBottom + 4, color: axis)
-            d.add(.text(String(Int(tick)), x: px(tick), y: plotBottom + 17, size: tickSize, anchor: .middle, color: axis))
+            d.add(.text(tick.checkedInt().map(String.init) ?? String(format: "%.0f", tick), x: px(tick), y: plotBottom + 17, size: tickSize, anchor: .middle, color: axis))
         }
         d.add(.text("epoch", x: (plotLeft + plotRight) / 2, y: plotBottom + 36, size: tickSize, anchor: .middle, color: axis))
         d.line(plotLeft, plotTop, plotLeft, plotBottom, color: axis)
         d.line(plotLeft, plotBottom, plotRight, plotBottom, color: axis)
 
         for s in series {
-            // A missing value breaks the line; each point also gets a dot, so one-epoch runs show.
+            // A missing value breaks the line; each point also gets a dot, so one-epoch runs show. A long
+            // log (more points than dots can show apart) gets no dots, and each run keeps per pixel
+            // column only its first, lowest, highest and last points: the same picture, drawn in time
+            // proportional to the plot's width, not to the number of epochs.
+            let dots = s.values.count <= Self.maxDotted
             var run: [(x: Double, y: Double)] = []
-            func flush() { if run.count > 1 { d.add(.polyline(run, color: s.color, width: 2, dash: s.dash)) }; run = [] }
+            func flush() {
+                if run.count > 1 { d.add(.polyline(Self.envelope(run), color: s.color, width: 2, dash: s.dash)) }
+                run = []
+            }
             for (epoch, value) in zip(epochs, s.values) {
                 guard let value, value.isFinite else { flush(); continue }
                 run.append((px(epoch), py(Double(value))))
-                d.add(.dot(x: px(epoch), y: py(Double(value)), radius: 2.5, color: s.color))
+                if dots { d.add(.dot(x: px(epoch), y: py(Double(value)), radius: 2.5, color: s.color)) }
             }
             flush()
         }
@@ -174,6 +213,32 @@ public struct TrainingCurves {
         }
     }
 
+    /// The largest PNG ``write(to:)`` rasterises (about 64 panels).
+    public static let maxRasterPixels = 40_000_000
+
+    /// The most points a series draws a dot for.
+    static let maxDotted = 200
+
+    /// `points` (x increasing) reduced to the first, lowest, highest and last point of each whole
+    /// x (pixel column), in order; unchanged when already that short.
+    static func envelope(_ points: [(x: Double, y: Double)]) -> [(x: Double, y: Double)] {
+        guard points.count > 4 else { return points }
+        var out: [(x: Double, y: Double)] = []
+        var i = 0
+        while i < points.count {
+            let column = points[i].x.rounded(.down)
+            var j = i, low = i, high = i
+            while j < points.count, points[j].x.rounded(.down) == column {
+                if points[j].y < points[low].y { low = j }
+                if points[j].y > points[high].y { high = j }
+                j += 1
+            }
+            for k in Set([i, low, high, j - 1]).sorted() { out.append(points[k]) }
+            i = j
+        }
+        return out
+    }
+
     /// About `count` round tick values (steps of 1, 2, 2.5 or 5 × 10ⁿ) covering low...high.
     static func niceTicks(_ low: Double, _ high: Double, count: Int) -> [Double] {
         let raw = (high - low) / Double(Swift.max(1, count - 1))
@@ -184,16 +249,30 @@ public struct TrainingCurves {
     }
 
     /// Whole-number ticks from `low` to `high`: the multiples of a round step, at most `maxCount`.
+    /// Computed in Double: epochs near 2⁶³ are valid in a log and must not overflow.
     static func integerTicks(_ low: Double, _ high: Double, maxCount: Int) -> [Double] {
-        let span = Swift.max(1, Int(high - low))
-        let step = [1, 2, 5, 10, 20, 25, 50, 100, 200, 250, 500, 1000].first { span / $0 < maxCount } ?? Swift.max(1, span / maxCount)
-        let first = (Int(low) + step - 1) / step * step
-        return stride(from: first, through: Int(high), by: step).map(Double.init)
+        guard low.isFinite, high.isFinite, high >= low else { return [] }
+        let span = Swift.max(1, (high - low).rounded(.down))
+        let limit = Double(Swift.max(1, maxCount))
+        var candidates: [Double] = [1, 2, 5, 10, 20, 25, 50, 100, 200, 250, 500]
+        var magnitude = 1000.0
+        while magnitude <= 1e300 { candidates += [magnitude, 2 * magnitude, 5 * magnitude]; magnitude *= 10 }
+        let step = candidates.first { (span / $0).rounded(.down) < limit } ?? span
+        let first = (low / step).rounded(.up) * step
+        var ticks: [Double] = []
+        var k = 0.0
+        while ticks.count < maxCount {
+            let tick = first + k * step
+            // Past 2⁵³ a small step can vanish in rounding: no tick twice.
+            guard tick <= high, tick != ticks.last else { break }
+            ticks.append(tick); k += 1
+        }
+        return ticks
     }
 
     /// A tick label with as many decimals as the step needs (`0.25` steps get two).
     static func label(_ value: Double, step: Double) -> String {
-        var decimals = Swift.max(0, Int((-Foundation.log10(step)).rounded(.up)))
+        var decimals = (-Foundation.log10(step)).clampedInt(0...6, rounding: .up)
         let scaled = step * Foundation.pow(10, Double(decimals))
         if Swift.abs(scaled - scaled.rounded()) > 1e-6 { decimals += 1 }
         let text = String(format: "%.\(Swift.min(6, decimals))f", value)

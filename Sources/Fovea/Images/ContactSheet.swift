@@ -43,7 +43,7 @@ extension Image {
 
     /// The images side by side in a grid (`columns` per row, default all in one row), each in a
     /// cell as large as the largest, centred, with an optional caption under each drawn in a
-    /// small built-in pixel font, on a white background. Every image is first enlarged `scale`
+    /// the built-in pixel font (BitmapFont), on a white background. Every image is first enlarged `scale`
     /// times (``upscaled(by:)``).
     ///
     /// Gray and colour images mix: the sheet is RGB if any image is, else gray; alpha is dropped.
@@ -64,19 +64,19 @@ extension Image {
         let tiles = images.map { $0.withChannels(channels).upscaled(by: scale) }
         let tileWidth = tiles.map(\.width).max()!, tileHeight = tiles.map(\.height).max()!
         let textScale = tileWidth >= 150 ? 2 : 1
-        let captionWidth = (captions ?? []).map { PixelFont.width(of: $0, scale: textScale) }.max() ?? 0
-        let captionHeight = captions == nil ? 0 : PixelFont.height * textScale + gap / 2 + 2
+        let captionWidth = (captions ?? []).map { RasterCanvas.textWidth($0, scale: textScale) }.max() ?? 0
+        let captionHeight = captions == nil ? 0 : RasterCanvas.textHeight * textScale + gap / 2 + 2
         let cellWidth = Swift.max(tileWidth, captionWidth), cellHeight = tileHeight + captionHeight
         let rowCount = (tiles.count + columnCount - 1) / columnCount
         let usedColumns = Swift.min(columnCount, tiles.count)
-        var sheet = Canvas(width: usedColumns * cellWidth + (usedColumns + 1) * gap,
+        var sheet = RasterCanvas(width: usedColumns * cellWidth + (usedColumns + 1) * gap,
                            height: rowCount * cellHeight + (rowCount + 1) * gap, channels: channels, fill: 255)
         for (index, tile) in tiles.enumerated() {
             let left = gap + (index % columnCount) * (cellWidth + gap)
             let top = gap + (index / columnCount) * (cellHeight + gap)
             sheet.draw(tile, x: left + (cellWidth - tile.width) / 2, y: top + (tileHeight - tile.height) / 2)
             if let caption = captions?[index] {
-                let textWidth = PixelFont.width(of: caption, scale: textScale)
+                let textWidth = RasterCanvas.textWidth(caption, scale: textScale)
                 sheet.write(caption, x: left + (cellWidth - textWidth) / 2, y: top + tileHeight + gap / 2 + 1, scale: textScale)
             }
         }
@@ -103,7 +103,7 @@ extension Image {
         let rowCount = (c + columnCount - 1) / columnCount
         let usedColumns = Swift.min(columnCount, c)
         let values = maps.scalars
-        var grid = Canvas(width: usedColumns * w * scale + (usedColumns + 1) * gap,
+        var grid = RasterCanvas(width: usedColumns * w * scale + (usedColumns + 1) * gap,
                           height: rowCount * h * scale + (rowCount + 1) * gap, channels: colormap.channels, fill: 255)
         for channel in 0..<c {
             let map = (0..<(h * w)).map { values[$0 * c + channel] }
@@ -114,119 +114,4 @@ extension Image {
         }
         return grid.image
     }
-}
-
-/// A mutable pixel buffer images are pasted and text is drawn into.
-struct Canvas {
-    let width: Int, height: Int, channels: Int
-    var pixels: [Float]
-
-    init(width: Int, height: Int, channels: Int, fill: Float) {
-        self.width = width; self.height = height; self.channels = channels
-        pixels = [Float](repeating: fill, count: width * height * channels)
-    }
-
-    var image: Image { Image(unchecked: width, height, channels, pixels) }
-
-    /// Pastes `image` (same channel count) with its top-left corner at `(x, y)`, clipped to the canvas.
-    mutating func draw(_ image: Image, x: Int, y: Int) {
-        precondition(image.channels == channels, "Canvas.draw: \(image.channels) channels into a \(channels)-channel canvas")
-        for row in 0..<image.height where (0..<height).contains(y + row) {
-            for column in 0..<image.width where (0..<width).contains(x + column) {
-                let source = (row * image.width + column) * channels
-                let target = ((y + row) * width + x + column) * channels
-                for k in 0..<channels { pixels[target + k] = image.pixels[source + k] }
-            }
-        }
-    }
-
-    /// Draws `text` in black with its top-left corner at `(x, y)`.
-    mutating func write(_ text: String, x: Int, y: Int, scale: Int) {
-        var left = x
-        for character in text {
-            let rows = PixelFont.glyph(character)
-            for (r, bits) in rows.enumerated() {
-                for (c, bit) in bits.enumerated() where bit == "#" {
-                    for dy in 0..<scale {
-                        for dx in 0..<scale {
-                            let px = left + c * scale + dx, py = y + r * scale + dy
-                            guard (0..<width).contains(px), (0..<height).contains(py) else { continue }
-                            for k in 0..<channels { pixels[(py * width + px) * channels + k] = 0 }
-                        }
-                    }
-                }
-            }
-            left += PixelFont.advance * scale
-        }
-    }
-}
-
-/// A 5×7 pixel font for captions: lowercase letters (capitals are drawn as lowercase), digits and
-/// the punctuation that layer names, shapes and kernel names use.
-enum PixelFont {
-    static let height = 7
-    /// Glyph width plus one column of spacing.
-    static let advance = 6
-
-    static func width(of text: String, scale: Int) -> Int {
-        text.isEmpty ? 0 : (text.count * advance - 1) * scale
-    }
-
-    static func glyph(_ character: Character) -> [String] {
-        let key = Character(character.lowercased())
-        return glyphs[key] ?? glyphs["?"]!
-    }
-
-    private static let glyphs: [Character: [String]] = [
-        " ": [".....", ".....", ".....", ".....", ".....", ".....", "....."],
-        "0": [".###.", "#...#", "#..##", "#.#.#", "##..#", "#...#", ".###."],
-        "1": ["..#..", ".##..", "..#..", "..#..", "..#..", "..#..", ".###."],
-        "2": [".###.", "#...#", "....#", "...#.", "..#..", ".#...", "#####"],
-        "3": ["#####", "...#.", "..#..", "...#.", "....#", "#...#", ".###."],
-        "4": ["...#.", "..##.", ".#.#.", "#..#.", "#####", "...#.", "...#."],
-        "5": ["#####", "#....", "####.", "....#", "....#", "#...#", ".###."],
-        "6": ["..##.", ".#...", "#....", "####.", "#...#", "#...#", ".###."],
-        "7": ["#####", "....#", "...#.", "..#..", ".#...", ".#...", ".#..."],
-        "8": [".###.", "#...#", "#...#", ".###.", "#...#", "#...#", ".###."],
-        "9": [".###.", "#...#", "#...#", ".####", "....#", "...#.", ".##.."],
-        "a": [".....", ".....", ".###.", "....#", ".####", "#...#", ".####"],
-        "b": ["#....", "#....", "#.##.", "##..#", "#...#", "#...#", "####."],
-        "c": [".....", ".....", ".###.", "#....", "#....", "#...#", ".###."],
-        "d": ["....#", "....#", ".##.#", "#..##", "#...#", "#...#", ".####"],
-        "e": [".....", ".....", ".###.", "#...#", "#####", "#....", ".###."],
-        "f": ["..##.", ".#..#", ".#...", "###..", ".#...", ".#...", ".#..."],
-        "g": [".....", ".####", "#...#", "#...#", ".####", "....#", ".###."],
-        "h": ["#....", "#....", "#.##.", "##..#", "#...#", "#...#", "#...#"],
-        "i": ["..#..", ".....", ".##..", "..#..", "..#..", "..#..", ".###."],
-        "j": ["...#.", ".....", "..##.", "...#.", "...#.", "#..#.", ".##.."],
-        "k": ["#....", "#....", "#..#.", "#.#..", "##...", "#.#..", "#..#."],
-        "l": [".##..", "..#..", "..#..", "..#..", "..#..", "..#..", ".###."],
-        "m": [".....", ".....", "##.#.", "#.#.#", "#.#.#", "#...#", "#...#"],
-        "n": [".....", ".....", "#.##.", "##..#", "#...#", "#...#", "#...#"],
-        "o": [".....", ".....", ".###.", "#...#", "#...#", "#...#", ".###."],
-        "p": [".....", ".....", "####.", "#...#", "####.", "#....", "#...."],
-        "q": [".....", ".....", ".##.#", "#..##", ".####", "....#", "....#"],
-        "r": [".....", ".....", "#.##.", "##..#", "#....", "#....", "#...."],
-        "s": [".....", ".....", ".###.", "#....", ".###.", "....#", "####."],
-        "t": [".#...", ".#...", "###..", ".#...", ".#...", ".#..#", "..##."],
-        "u": [".....", ".....", "#...#", "#...#", "#...#", "#..##", ".##.#"],
-        "v": [".....", ".....", "#...#", "#...#", "#...#", ".#.#.", "..#.."],
-        "w": [".....", ".....", "#...#", "#...#", "#.#.#", "#.#.#", ".#.#."],
-        "x": [".....", ".....", "#...#", ".#.#.", "..#..", ".#.#.", "#...#"],
-        "y": [".....", ".....", "#...#", "#...#", ".####", "....#", ".###."],
-        "z": [".....", ".....", "#####", "...#.", "..#..", ".#...", "#####"],
-        "-": [".....", ".....", ".....", "#####", ".....", ".....", "....."],
-        "_": [".....", ".....", ".....", ".....", ".....", ".....", "#####"],
-        ".": [".....", ".....", ".....", ".....", ".....", ".##..", ".##.."],
-        ",": [".....", ".....", ".....", ".....", ".##..", "..#..", ".#..."],
-        ":": [".....", ".##..", ".##..", ".....", ".##..", ".##..", "....."],
-        "(": ["...#.", "..#..", ".#...", ".#...", ".#...", "..#..", "...#."],
-        ")": [".#...", "..#..", "...#.", "...#.", "...#.", "..#..", ".#..."],
-        "×": [".....", "#...#", ".#.#.", "..#..", ".#.#.", "#...#", "....."],
-        "/": [".....", "....#", "...#.", "..#..", ".#...", "#....", "....."],
-        "%": ["##...", "##..#", "...#.", "..#..", ".#...", "#..##", "...##"],
-        "=": [".....", ".....", "#####", ".....", "#####", ".....", "....."],
-        "+": [".....", "..#..", "..#..", "#####", "..#..", "..#..", "....."],
-        "?": [".###.", "#...#", "....#", "...#.", "..#..", ".....", "..#.."],
-    ]
 }

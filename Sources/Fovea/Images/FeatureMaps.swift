@@ -44,6 +44,8 @@ public struct FeatureMapReport {
     public let input: Image
     public let layers: [LayerMaps]
     public let predictions: [ClassScore]
+    /// Why ``predictions`` is empty, when it is: the model's output holds NaN or infinity.
+    public let predictionProblem: String?
     /// How the maps are coloured.
     public let colormap: Colormap
 
@@ -76,7 +78,12 @@ public struct FeatureMapReport {
         }
         self.layers = maps
         self.colormap = colormap
-        self.predictions = try topClasses(outputs.last?.output.scalars ?? [], k: topK)
+        // A model that predicts NaN (NaN or infinite weights) still gets its maps drawn (a NaN map
+        // shows as the colormap's start); the report says why it lists no classes.
+        var scores: [ClassScore] = [], problem: String?
+        do { scores = try topClasses(outputs.last?.output.scalars ?? [], k: topK) } catch let error as FoveaError { problem = error.message }
+        self.predictions = scores
+        self.predictionProblem = problem
     }
 
     /// Writes `input.png`, one `NN-<layer name>.png` per layer and `index.html` into `directory`
@@ -140,7 +147,7 @@ public struct FeatureMapReport {
         for p in predictions {
             page += "<tr><td>\(p.classIndex)</td><td>\(String(format: "%.2f%%", p.probability * 100))</td></tr>\n"
         }
-        page += "</table></section>\n"
+        page += "</table>\(predictionProblem.map { "<p><strong>No prediction:</strong> \(escape($0))</p>" } ?? "")</section>\n"
         for (index, layer) in layers.enumerated() {
             let shape = formatShape(layer.outputShape)
             let channels = layer.outputShape.last ?? 0

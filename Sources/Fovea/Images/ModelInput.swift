@@ -24,6 +24,18 @@ extension Image {
         return sum / Float(count)
     }
 
+    /// The background level (0...255): the median gray level of the outermost pixels, the figure
+    /// both the "light background" note and digit centring use, so they never disagree (a 1-bit
+    /// scan's border mean is pulled down by any stroke that touches the edge; its median is not).
+    public var borderMedian: Float {
+        let gray = grayscale()
+        var border: [Float] = []
+        for y in 0..<height {
+            for x in 0..<width where y == 0 || y == height - 1 || x == 0 || x == width - 1 { border.append(gray.pixels[y * width + x]) }
+        }
+        return border.isEmpty ? 0 : border.sorted()[border.count / 2]
+    }
+
     /// The image prepared as MNIST's digits were: the digit (bright on dark; see ``inverted()``)
     /// is cut to its bounding box, scaled with its aspect ratio kept so its longer side is `box`
     /// pixels, and placed on a black `canvas × canvas` field so its centre of mass falls on the
@@ -40,16 +52,12 @@ extension Image {
             throw FoveaError("digit centring needs 1 ≤ box ≤ canvas (got box \(box), canvas \(canvas))")
         }
         let gray = grayscale()
-        var border: [Float] = []
-        for y in 0..<height {
-            for x in 0..<width where y == 0 || y == height - 1 || x == 0 || x == width - 1 { border.append(gray.pixels[y * width + x]) }
-        }
-        let background = border.sorted()[border.count / 2]
+        let background = borderMedian
         let ink = gray.pixels.map { Swift.max($0 - background, 0) }
         let peak = ink.max() ?? 0
         guard peak > 0 else {
             throw FoveaError("no digit found: nothing in the \(width)×\(height) image is brighter than its background "
-                             + "(\(Int(background.rounded()))); MNIST digits are bright on dark, so a dark digit on light paper needs inverting")
+                             + "(gray level \(background.clampedInt(0...255, rounding: .toNearestOrAwayFromZero)) of 255, the median of its border); MNIST digits are bright on dark, so a dark digit on light paper needs inverting")
         }
         var (top, bottom, left, right) = (height, -1, width, -1)
         for y in 0..<height {
@@ -82,9 +90,9 @@ extension Image {
             }
         }
         let centre = Double(canvas) / 2
-        let offsetX = Swift.min(Swift.max(Int((centre - sumX / mass).rounded()), 0), canvas - newWidth)
-        let offsetY = Swift.min(Swift.max(Int((centre - sumY / mass).rounded()), 0), canvas - newHeight)
-        var field = Canvas(width: canvas, height: canvas, channels: 1, fill: 0)
+        let offsetX = Swift.min(Swift.max((centre - sumX / mass).clampedInt(0...canvas, rounding: .toNearestOrAwayFromZero), 0), canvas - newWidth)
+        let offsetY = Swift.min(Swift.max((centre - sumY / mass).clampedInt(0...canvas, rounding: .toNearestOrAwayFromZero), 0), canvas - newHeight)
+        var field = RasterCanvas(width: canvas, height: canvas, channels: 1, fill: 0)
         field.draw(Image(unchecked: newWidth, newHeight, 1, normalised), x: offsetX, y: offsetY)
         return field.image
     }
@@ -133,7 +141,7 @@ public struct ImagePreparation: Sendable, Equatable {
     /// Whether `image` looks like a dark digit on a light background given, without `invert`, to a
     /// one-channel (MNIST-style) model whose input is `shape`: worth a note to the user.
     public func suggestsInverting(_ image: Image, shape: [Int?]) -> Bool {
-        !invert && shape.last == 1 && image.borderMean > 127
+        !invert && shape.last == 1 && image.borderMedian > 127
     }
 
     /// `image` as input for a model whose input is `shape` (batch axis first): a `[1, h, w, c]`
@@ -158,7 +166,13 @@ public struct ClassScore: Equatable, Sendable {
 public func topClasses(_ output: [Float], k: Int) throws -> [ClassScore] {
     guard k >= 1 else { throw FoveaError("top-k must be at least 1 (got \(k))") }
     guard !output.isEmpty else { throw FoveaError("the model's output is empty; expected one score per class") }
-    guard output.allSatisfy(\.isFinite) else { throw FoveaError("the model's output holds a non-finite value: \(output)") }
+    if let first = output.firstIndex(where: { !$0.isFinite }) {
+        // A model whose weights hold NaN or infinity (a flipped float in a file without a checksum is
+        // still a well-formed file) predicts NaN: say so, naming how much of the output it is.
+        let bad = output.filter { !$0.isFinite }.count
+        throw FoveaError("the model's output holds a non-finite value (\(output[first]) for class \(first); \(bad) of \(output.count) values are NaN or infinite): "
+                         + "the model predicts NaN, so no class can be chosen; its weights (or the input) hold NaN or infinity")
+    }
     var probabilities = output
     let total = output.reduce(0, +)
     if output.contains(where: { $0 < 0 }) || Swift.abs(total - 1) > 1e-3 {

@@ -57,10 +57,10 @@ public final class BatchNormalization: Layer, ConfigurableLayer {
 
     public override func build(inputShape: [Int?]) throws {
         let channels = inputShape[try resolvedAxis(inputShape.count)]!
-        if scale { gamma = addWeight("gamma", shape: [channels], initializer: gammaInitializer, regularizer: gammaRegularizer, constraint: gammaConstraint) }
-        if center { beta = addWeight("beta", shape: [channels], initializer: betaInitializer, regularizer: betaRegularizer, constraint: betaConstraint) }
-        movingMean = addWeight("moving_mean", shape: [channels], initializer: movingMeanInitializer, trainable: false)
-        movingVariance = addWeight("moving_variance", shape: [channels], initializer: movingVarianceInitializer, trainable: false)
+        if scale { gamma = try addWeight("gamma", shape: [channels], initializer: gammaInitializer, regularizer: gammaRegularizer, constraint: gammaConstraint) }
+        if center { beta = try addWeight("beta", shape: [channels], initializer: betaInitializer, regularizer: betaRegularizer, constraint: betaConstraint) }
+        movingMean = try addWeight("moving_mean", shape: [channels], initializer: movingMeanInitializer, trainable: false)
+        movingVariance = try addWeight("moving_variance", shape: [channels], initializer: movingVarianceInitializer, trainable: false)
     }
 
     public override func forward(_ input: Tensor, training: Bool) throws -> Tensor {

@@ -58,10 +58,10 @@ public final class Conv1D: Layer, ConfigurableLayer {
     }
 
     public override func build(inputShape: [Int?]) throws {
-        kernel = addWeight("kernel", shape: [kernelSize, try layout(inputShape).channels, filters], initializer: kernelInitializer,
+        kernel = try addWeight("kernel", shape: [kernelSize, try layout(inputShape).channels, filters], initializer: kernelInitializer,
                            regularizer: kernelRegularizer, constraint: kernelConstraint)
         if useBias {
-            bias = addWeight("bias", shape: [filters], initializer: biasInitializer, regularizer: biasRegularizer, constraint: biasConstraint)
+            bias = try addWeight("bias", shape: [filters], initializer: biasInitializer, regularizer: biasRegularizer, constraint: biasConstraint)
         }
     }
 

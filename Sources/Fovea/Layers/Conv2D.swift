@@ -77,10 +77,10 @@ public final class Conv2D: Layer, ConfigurableLayer {
 
     public override func build(inputShape: [Int?]) throws {
         let (_, _, c) = try spatial(inputShape)
-        kernel = addWeight("kernel", shape: [kernelSize.0, kernelSize.1, c / groups, filters], initializer: kernelInitializer,
+        kernel = try addWeight("kernel", shape: [kernelSize.0, kernelSize.1, c / groups, filters], initializer: kernelInitializer,
                            regularizer: kernelRegularizer, constraint: kernelConstraint)
         if useBias {
-            bias = addWeight("bias", shape: [filters], initializer: biasInitializer,
+            bias = try addWeight("bias", shape: [filters], initializer: biasInitializer,
                              regularizer: biasRegularizer, constraint: biasConstraint)
         }
     }

@@ -70,10 +70,10 @@ public final class Conv2DTranspose: Layer, ConfigurableLayer {
 
     public override func build(inputShape: [Int?]) throws {
         let (_, _, c) = try geometry.spatial(inputShape, self)
-        kernel = addWeight("kernel", shape: [kernelSize.0, kernelSize.1, filters, c], initializer: kernelInitializer,
+        kernel = try addWeight("kernel", shape: [kernelSize.0, kernelSize.1, filters, c], initializer: kernelInitializer,
                            regularizer: kernelRegularizer, constraint: kernelConstraint)
         if useBias {
-            bias = addWeight("bias", shape: [filters], initializer: biasInitializer, regularizer: biasRegularizer, constraint: biasConstraint)
+            bias = try addWeight("bias", shape: [filters], initializer: biasInitializer, regularizer: biasRegularizer, constraint: biasConstraint)
         }
     }
 

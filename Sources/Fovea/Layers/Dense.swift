@@ -35,10 +35,10 @@ public final class Dense: Layer, ConfigurableLayer {
     }
 
     public override func build(inputShape: [Int?]) throws {
-        kernel = addWeight("kernel", shape: [inputShape.last!!, units], initializer: kernelInitializer,
+        kernel = try addWeight("kernel", shape: [inputShape.last!!, units], initializer: kernelInitializer,
                            regularizer: kernelRegularizer, constraint: kernelConstraint)
         if useBias {
-            bias = addWeight("bias", shape: [units], initializer: biasInitializer,
+            bias = try addWeight("bias", shape: [units], initializer: biasInitializer,
                              regularizer: biasRegularizer, constraint: biasConstraint)
         }
     }

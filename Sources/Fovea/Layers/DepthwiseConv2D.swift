@@ -51,10 +51,10 @@ public final class DepthwiseConv2D: Layer, ConfigurableLayer {
 
     public override func build(inputShape: [Int?]) throws {
         let (_, _, c) = try geometry.spatial(inputShape, self)
-        kernel = addWeight("kernel", shape: [kernelSize.0, kernelSize.1, c, depthMultiplier], initializer: depthwiseInitializer,
+        kernel = try addWeight("kernel", shape: [kernelSize.0, kernelSize.1, c, depthMultiplier], initializer: depthwiseInitializer,
                            regularizer: depthwiseRegularizer, constraint: depthwiseConstraint)
         if useBias {
-            bias = addWeight("bias", shape: [c * depthMultiplier], initializer: biasInitializer, regularizer: biasRegularizer, constraint: biasConstraint)
+            bias = try addWeight("bias", shape: [c * depthMultiplier], initializer: biasInitializer, regularizer: biasRegularizer, constraint: biasConstraint)
         }
     }
 

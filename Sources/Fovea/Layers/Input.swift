@@ -60,6 +60,7 @@ public final class Input: Layer, ConfigurableLayer, SymbolicTensorConvertible {
         guard !c.batchShape.isEmpty, dims.allSatisfy({ ($0 ?? 0) > 0 }) else {
             throw FoveaError("batch_shape \(formatShape(c.batchShape)) has unknown or non-positive dimensions; Fovea needs every dimension but the batch")
         }
+        try ArchitectureLimits.checkShape(c.batchShape, "batch_shape")
         self.init(shape: dims.map { $0! }, name: name)
     }
 }

@@ -138,11 +138,14 @@ open class Layer {
     public var namedVariables: [(shortName: String, variable: Variable)] { weights.map { ($0.shortName, $0.variable) } }
 
     /// Creates a variable owned by this layer, initialised from the layer's seed. `trainable: false`
-    /// makes state that training never updates through gradients (batch-norm statistics).
+    /// makes state that training never updates through gradients (batch-norm statistics). Throws,
+    /// before allocating, when the weight would pass ``ArchitectureLimits/maxTensorElements`` (or, while
+    /// a model is read from a file, take it past ``ArchitectureLimits/maxParameters``).
     @discardableResult
     public func addWeight(_ shortName: String, shape: [Int], initializer: Initializer,
                           regularizer: Regularizer? = nil, constraint: Constraint? = nil,
-                          trainable: Bool = true) -> Variable {
+                          trainable: Bool = true) throws -> Variable {
+        try ArchitectureLimits.checkWeight(shape, layer: self, name: shortName)
         let seed = SeededGenerator.derive(self.seed ?? Seeds.default, UInt64(weights.count + 1))
         let variable = Variable(initializer.make(shape: shape, seed: seed), name: "\(name).\(shortName)",
                                 trainable: trainable && self.trainable)
@@ -182,7 +185,9 @@ open class Layer {
             for (shape, expected) in zip(inputShapes, built) { try checkCompatible(shape, with: expected) }
             return
         }
-        _ = try outputShapes(for: inputShapes)
+        // Shapes are bounded before anything is built or allocated for them (ArchitectureLimits).
+        for shape in inputShapes { try ArchitectureLimits.checkShape(shape, "\(name) (\(typeName)): input shape") }
+        for shape in try outputShapes(for: inputShapes) { try ArchitectureLimits.checkShape(shape, "\(name) (\(typeName)): output shape") }
         try build(inputShapes: inputShapes)
         builtInputShapes = inputShapes.map { shape in
             var s = shape

@@ -35,7 +35,7 @@ public final class PReLU: Layer, ConfigurableLayer {
     }
 
     public override func build(inputShape: [Int?]) throws {
-        alpha = addWeight("alpha", shape: try alphaShape(inputShape), initializer: alphaInitializer,
+        alpha = try addWeight("alpha", shape: try alphaShape(inputShape), initializer: alphaInitializer,
                           regularizer: alphaRegularizer, constraint: alphaConstraint)
     }
 

@@ -16,6 +16,7 @@ public final class Reshape: Layer, ConfigurableLayer {
         guard unknown <= 1, targetShape.allSatisfy({ $0 > 0 || $0 == -1 }) else {
             throw FoveaError("\(name) (Reshape): target shape \(targetShape) must hold positive sizes and at most one -1")
         }
+        try ArchitectureLimits.checkShape([nil] + targetShape.map { $0 > 0 ? $0 : nil }, "\(name) (Reshape): target shape")
         let known = targetShape.filter { $0 > 0 }.reduce(1, *)
         let rest = inputShape.dropFirst()
         guard !rest.contains(where: { $0 == nil }) else {

@@ -59,12 +59,12 @@ public final class SeparableConv2D: Layer, ConfigurableLayer {
 
     public override func build(inputShape: [Int?]) throws {
         let (_, _, c) = try geometry.spatial(inputShape, self)
-        depthwiseKernel = addWeight("depthwise_kernel", shape: [kernelSize.0, kernelSize.1, c, depthMultiplier],
+        depthwiseKernel = try addWeight("depthwise_kernel", shape: [kernelSize.0, kernelSize.1, c, depthMultiplier],
                                     initializer: depthwiseInitializer, regularizer: depthwiseRegularizer, constraint: depthwiseConstraint)
-        pointwiseKernel = addWeight("pointwise_kernel", shape: [1, 1, c * depthMultiplier, filters],
+        pointwiseKernel = try addWeight("pointwise_kernel", shape: [1, 1, c * depthMultiplier, filters],
                                     initializer: pointwiseInitializer, regularizer: pointwiseRegularizer, constraint: pointwiseConstraint)
         if useBias {
-            bias = addWeight("bias", shape: [filters], initializer: biasInitializer, regularizer: biasRegularizer, constraint: biasConstraint)
+            bias = try addWeight("bias", shape: [filters], initializer: biasInitializer, regularizer: biasRegularizer, constraint: biasConstraint)
         }
     }
 

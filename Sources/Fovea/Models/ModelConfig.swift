@@ -22,7 +22,8 @@ extension Model {
     /// Rebuilds a model, freshly initialised, from a Keras (or Fovea) architecture object.
     /// `source` names the file in errors.
     public static func fromConfig(_ json: JSONValue, source: String = "config") throws -> Model {
-        do { return try ModelConfigReader().model(json) } catch let error as FoveaError {
+        // One parameter budget for the whole model, nested models included (ArchitectureLimits).
+        do { return try ArchitectureLimits.withBudget { try ModelConfigReader().model(json) } } catch let error as FoveaError {
             throw FoveaError("\(source): \(error.message)")
         }
     }

@@ -67,7 +67,7 @@ enum SummaryTable {
         var widths: [Int] = []
         var current = 0
         for p in positions {
-            let w = Int(p * Double(lineLength)) - current
+            let w = (p * Double(lineLength)).clampedInt(0...Swift.max(0, lineLength)) - current
             widths.append(w)
             current += w
         }
@@ -79,7 +79,7 @@ enum SummaryTable {
         if excess > 0 {
             for i in widths.indices {
                 let share = (Double(excess) / Double(remainingColumns)).rounded(.toNearestOrEven)
-                let take = Swift.min(widths[i], Int(share))
+                let take = Swift.min(widths[i], share.clampedInt(0...excess))
                 widths[i] -= take
                 excess -= take
                 remainingColumns -= 1

@@ -76,7 +76,7 @@ public func oneHot(_ labels: Tensor, classes: Int) -> Tensor {
     var out = Tensor.zeros([labels.count, classes])
     out.withUnsafeMutableBufferPointer { p in
         for (i, label) in labels.scalars.enumerated() {
-            let c = Int(label)
+            let c = label.checkedInt() ?? -1
             precondition(c >= 0 && c < classes, "label \(label) is out of range 0..<\(classes)")
             p[i * classes + c] = 1
         }

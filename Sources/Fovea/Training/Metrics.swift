@@ -28,7 +28,7 @@ public enum Metric: String, Sendable, Equatable {
             return (zip(target.scalars, prediction.scalars).filter { t, p in (p > 0.5 ? 1 : 0) == t }.count, prediction.count)
         case .sparseCategoricalAccuracy:
             let predicted = prediction.argmax(alongAxis: -1)
-            return (zip(target.scalars, predicted).filter { Int($0) == $1 }.count, rows)
+            return (zip(target.scalars, predicted).filter { $0.checkedInt() == $1 }.count, rows)
         default:
             return (zip(target.argmax(alongAxis: -1), prediction.argmax(alongAxis: -1)).filter { $0 == $1 }.count, rows)
         }

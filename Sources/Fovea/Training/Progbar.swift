@@ -67,15 +67,16 @@ public struct Progbar {
         if verbose == 2 {
             return "\(count) - \(String(format: "%.0f", now - start))s -\(Progbar.formatStepTime(perStep).dropFirst(0))" + Progbar.formatLogs(logs)
         }
-        let done = target > 0 ? Int(Double(width) * Double(current) / Double(target)) : 0
+        let done = target > 0 ? (Double(width) * Double(current) / Double(target)).clampedInt(0...width) : 0
         let time: String
         if finished {
             time = String(format: "%.0fs", now - start)
         } else {
-            let eta = perStep * Double(target - current)
-            if eta > 3600 { time = String(format: "%d:%02d:%02d", Int(eta) / 3600, (Int(eta) % 3600) / 60, Int(eta) % 60) }
-            else if eta > 60 { time = String(format: "%d:%02d", Int(eta) / 60, Int(eta) % 60) }
-            else { time = "\(Int(eta))s" }
+            // Whole seconds, clamped (a clock that jumps must not make a NaN or huge estimate trap).
+            let eta = (perStep * Double(target - current)).clampedInt(0...(1 << 40))
+            if eta > 3600 { time = String(format: "%d:%02d:%02d", eta / 3600, (eta % 3600) / 60, eta % 60) }
+            else if eta > 60 { time = String(format: "%d:%02d", eta / 60, eta % 60) }
+            else { time = "\(eta)s" }
         }
         let bar = output.isTerminal
             ? "\u{1B}[1m\(count)\u{1B}[0m " + (done > 0 ? "\u{1B}[32m" + String(repeating: "━", count: done) + "\u{1B}[0m" : "")

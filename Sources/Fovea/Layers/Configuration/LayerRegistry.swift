@@ -136,6 +136,11 @@ public enum LayerRegistry {
         // Every key must be one the configuration reads (it writes it back), a Keras default Fovea
         // accepts, or null (Keras's "not set").
         let known = try JSONValue(encoding: configuration).objectValue ?? [:]
+        // Every integer the layer will use is bounded before any shape is computed from it
+        // (ArchitectureLimits): a file's checksum is no defence, so this is.
+        do { try ArchitectureLimits.checkConfiguration(.object(known)) } catch let error as FoveaError {
+            throw FoveaError("\(label): \(error.message)")
+        }
         let accepted = globalAcceptedDefaults.merging(L.acceptedDefaults) { $1 }
         for (key, value) in entries.sorted(by: { $0.key < $1.key }) where known[key] == nil && !value.isNull && !commonKeys.contains(key) && !L.legacyKeys.contains(key) {
             guard let allowed = accepted[key] else {

@@ -81,7 +81,8 @@ extension Applications {
     /// Keras's `_make_divisible`: `value` rounded to the nearest multiple of `divisor` (at least
     /// `divisor`), one more step when rounding lost over 10%.
     static func makeDivisible(_ value: Double, _ divisor: Int) -> Int {
-        var rounded = Swift.max(divisor, Int(value + Double(divisor) / 2) / divisor * divisor)
+        // Clamped: a huge (finite) alpha makes a huge value, which the layer's own caps then refuse.
+        var rounded = Swift.max(divisor, (value + Double(divisor) / 2).clampedInt(0...(1 << 40)) / divisor * divisor)
         if Double(rounded) < 0.9 * value { rounded += divisor }
         return rounded
     }
@@ -90,7 +91,7 @@ extension Applications {
     private static func invertedResidualBlock(_ inputs: SymbolicTensor, expansion: Int, stride: Int, alpha: Double, filters: Int,
                                               id: Int) throws -> SymbolicTensor {
         let inChannels = inputs.shape[3]!
-        let pointwiseFilters = makeDivisible(Double(Int(Double(filters) * alpha)), 8)
+        let pointwiseFilters = makeDivisible(Double((Double(filters) * alpha).clampedInt(0...(1 << 40))), 8)
         var x = inputs
         var prefix = "block_\(id)_"
         if id > 0 {
