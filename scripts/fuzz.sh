@@ -10,7 +10,8 @@
 # Fuzz/.build-fuzz/corpus/<harness>/ (not committed), crashes to Fuzz/.build-fuzz/crashes/<harness>/.
 # A crash fixed in the parser is committed as Fuzz/Regressions/<harness>/<name>; `swift test`
 # (FuzzRegressionTests) replays those without the fuzzer too.
-# Extra libFuzzer flags: FUZZ_FLAGS="-runs=1000000 -jobs=1" etc. Exit status: 0 when nothing crashed.
+# Extra libFuzzer flags: FUZZ_FLAGS="-runs=1000000" etc.; FUZZ_NO_BUILD=1 uses the binary already built
+# (for several runs at once). Exit status: 0 when nothing crashed.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 export PATH="/opt/swift/usr/bin:$PATH"
@@ -30,6 +31,7 @@ fi
 
 scratch=Fuzz/.build-fuzz
 start=$(date +%s)
+if [ -n "${FUZZ_NO_BUILD:-}" ] && [ -x "$scratch/release/fovea-fuzz" ]; then :; else
 # libFuzzer's coverage instrumentation and AddressSanitizer, as -sanitize=fuzzer,address would give,
 # but linked with libFuzzer's no-main runtime: SwiftPM gives the executable its own main, which calls
 # LLVMFuzzerRunDriver (Fuzz/Sources/fovea-fuzz/main.swift).
@@ -41,11 +43,13 @@ swift build -c release --package-path Fuzz --scratch-path "$scratch" --product f
   2>&1 | grep -Ev 'warning: Cannot export local symbol' | tail -n 3
 [ "${PIPESTATUS[0]}" -eq 0 ] || { echo "fuzz build failed"; exit 1; }
 echo "fuzz build: $(( $(date +%s) - start )) s"
+fi
 bin="$scratch/release/fovea-fuzz"
 
 # Swift's crash backtracer would take seconds per crash; libFuzzer and ASan report instead.
 export SWIFT_BACKTRACE=enable=no
 export ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=1:allocator_may_return_null=1}"
+export LSAN_OPTIONS="${LSAN_OPTIONS:-suppressions=$PWD/Fuzz/lsan.supp:print_suppressions=0}"
 failed=()
 for h in $harnesses; do
   export FOVEA_FUZZ_HARNESS="$h"
