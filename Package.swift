@@ -9,6 +9,8 @@ let package = Package(
         // The model server's core (no HTTP) and its Hummingbird routes; `Fovea` users link neither.
         .library(name: "FoveaServing", targets: ["FoveaServing"]),
         .library(name: "FoveaServer", targets: ["FoveaServer"]),
+        // The fuzz harnesses' entry points, for the libFuzzer package in Fuzz/ (scripts/fuzz.sh).
+        .library(name: "FoveaFuzzing", targets: ["FoveaFuzzing"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -52,6 +54,8 @@ let package = Package(
             .product(name: "Metrics", package: "swift-metrics"),
             .product(name: "Prometheus", package: "swift-prometheus"),
         ], resources: [.copy("Resources/openapi.json")], swiftSettings: [.swiftLanguageMode(.v6)]),
+        // One entry point per input format and request decoder, shared by Fuzz/ and FuzzRegressionTests.
+        .target(name: "FoveaFuzzing", dependencies: ["Fovea", "FoveaServing"]),
         .executableTarget(name: "FoveaCLI", dependencies: [
             "Fovea", "FoveaServer", .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
@@ -80,6 +84,8 @@ let package = Package(
             .product(name: "HTTPTypes", package: "swift-http-types"),
             .product(name: "Logging", package: "swift-log"),
         ], swiftSettings: [.swiftLanguageMode(.v6)]),
+        // Replays every committed fuzz seed and regression input (Fuzz/Corpus, Fuzz/Regressions).
+        .testTarget(name: "FuzzRegressionTests", dependencies: ["FoveaFuzzing"]),
     ],
     swiftLanguageModes: [.v5]
 )

@@ -197,11 +197,7 @@ struct ConnectivityCommand: ParsableCommand {
     func run() throws {
         let diagram = try ConnectivityDiagram(inputSize: inputSize, kernelSize: kernelSize)
         let url = URL(fileURLWithPath: out)
-        do {
-            try Data(diagram.svg.utf8).write(to: url, options: .atomic)
-        } catch {
-            throw FoveaError("cannot write \(url.path): \(error.localizedDescription)")
-        }
+        try writeAtomically(Data(diagram.svg.utf8), to: url)
         let m = diagram.outputSize
         print("\(url.path): \(inputSize)×\(inputSize) inputs → \(m)×\(m) activations through a \(kernelSize)×\(kernelSize) window "
               + "(\(m * m * kernelSize * kernelSize) connections) beside a dense layer (\(inputSize * inputSize * m * m) connections)")

@@ -31,6 +31,20 @@ final class ZipTests: XCTestCase {
         XCTAssertThrowsError(try again.add("empty", [1]))
     }
 
+    func testEntryInflatingPastTheCapIsRefusedBeforeAllocation() throws {
+        var zip = ZipWriter()
+        try zip.add("zeros.npy", [UInt8](repeating: 0, count: 100_000), compress: true)
+        let archive = try ZipArchive(Data(try zip.finish()), file: "bomb.npz")
+        XCTAssertLessThan(archive.entries[0].compressedSize, 1000)
+        setenv("FOVEA_ZIP_MAX_ENTRY_BYTES", "65536", 1)
+        defer { unsetenv("FOVEA_ZIP_MAX_ENTRY_BYTES") }
+        assertFoveaError(containing: ["bomb.npz", "zeros.npy", "100000 bytes", "limit of 65536 bytes", "FOVEA_ZIP_MAX_ENTRY_BYTES"]) {
+            _ = try archive.read("zeros.npy")
+        }
+        setenv("FOVEA_ZIP_MAX_ENTRY_BYTES", "100000", 1)
+        XCTAssertEqual(try archive.read("zeros.npy").count, 100_000)
+    }
+
     func testKerasWrittenArchiveIsRead() throws {
         let archive = try ZipArchive(contentsOf: try fixture("keras_cnn.keras"))
         XCTAssertEqual(archive.names, ["metadata.json", "config.json", "model.weights.h5"])

@@ -17,7 +17,7 @@ public enum GzipError: Error, Equatable, Sendable, CustomStringConvertible {
         switch self {
         case .truncated: return "compressed stream is truncated (input ended before the end of the stream)"
         case .corrupt(let reason): return "compressed data is corrupt (\(reason))"
-        case .outputTooLarge(let limit): return "decompressed data exceeds the limit of \(limit) bytes"
+        case .outputTooLarge(let limit): return "decompressed data exceeds the limit of \(limit) bytes (a decompression bomb, or a larger file than expected: pass a larger maxOutputBytes to raise the limit)"
         case let .trailingData(offset, count):
             return "the compressed stream ends at byte \(offset), followed by \(count) bytes that are not another gzip member (trailing garbage)"
         }

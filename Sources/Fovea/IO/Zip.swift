@@ -120,6 +120,12 @@ public struct ZipArchive {
         self.entries = entries
     }
 
+    /// The most bytes one entry may inflate to (checked before any memory is reserved): 2 GiB, or
+    /// the environment variable FOVEA_ZIP_MAX_ENTRY_BYTES.
+    public static var maxEntryBytes: Int {
+        ProcessInfo.processInfo.environment["FOVEA_ZIP_MAX_ENTRY_BYTES"].flatMap { Int($0) }.map { max(0, $0) } ?? (1 << 31)
+    }
+
     /// The entry named `name`, if present.
     public func entry(named name: String) -> Entry? { entries.first { $0.name == name } }
 
@@ -149,6 +155,11 @@ public struct ZipArchive {
         // zlib counts in 32 bits; models and arrays beyond 4 GB per entry are out of scope.
         guard entry.compressedSize < Int(UInt32.max), entry.uncompressedSize < Int(UInt32.max) else {
             throw fail("entries of 4 GB or more are not supported")
+        }
+        // The declared size is reserved before inflating: a small entry must not claim gigabytes.
+        let cap = Self.maxEntryBytes
+        guard entry.uncompressedSize <= cap else {
+            throw FoveaError("\(file): zip entry '\(entry.name)' declares \(entry.uncompressedSize) bytes uncompressed, more than the limit of \(cap) bytes per entry (set the environment variable FOVEA_ZIP_MAX_ENTRY_BYTES to raise it)")
         }
         let payload = bytes[start..<(start + entry.compressedSize)]
         let out: [UInt8]

@@ -105,11 +105,7 @@ public struct FeatureMapReport {
             written.append(url)
         }
         let htmlURL = directory.appendingPathComponent("index.html")
-        do {
-            try Data(html.utf8).write(to: htmlURL, options: .atomic)
-        } catch {
-            throw FoveaError("cannot write \(htmlURL.path): \(error.localizedDescription)")
-        }
+        try writeAtomically(Data(html.utf8), to: htmlURL)
         written.append(htmlURL)
         return written
     }

@@ -257,20 +257,12 @@ extension Image {
         return nsError.localizedDescription
     }
 
+    /// Through Fovea's one atomic writer (temporary file, fsync, rename, fsync of the folder).
     private static func writeAtomically(_ bytes: [UInt8], to url: URL) throws {
-        let path = url.path
-        let directory = url.deletingLastPathComponent()
-        let temporary = directory.appendingPathComponent(".\(url.lastPathComponent).\(UUID().uuidString).tmp")
         do {
-            try Data(bytes).write(to: temporary)
-        } catch {
-            try? FileManager.default.removeItem(at: temporary)
-            throw ImageError.unwritable(file: path, reason: reason(of: error))
-        }
-        if rename(temporary.path, path) != 0 {
-            let reason = String(cString: strerror(errno))
-            try? FileManager.default.removeItem(at: temporary)
-            throw ImageError.unwritable(file: path, reason: reason)
+            try Fovea.writeAtomically(Data(bytes), to: url)
+        } catch let error as FoveaError {
+            throw ImageError.unwritable(file: url.path, reason: error.message)
         }
     }
 }
