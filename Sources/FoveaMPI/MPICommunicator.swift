@@ -119,20 +119,17 @@ public final class MPICommunicator: Communicator {
             for op in new {
                 if let message = start(op) { complete(op, error: message) } else { active.append(op) }
             }
-            var index = 0
-            while index < active.count {
-                let op = active[index]
+            // Requests complete in the order they were started: test the next one only when this one is done.
+            while let op = active.first {
                 var flag: Int32 = 0
                 if let message = check(MPI_Test(&op.request, &flag, fovea_mpi_status_ignore()), "MPI_Test (\(op.kind.name))") {
                     complete(op, error: message)
-                    active.remove(at: index)
                 } else if flag != 0 {
                     complete(op, error: nil)
-                    active.remove(at: index)
                 } else {
-                    // Requests complete in order on every rank: test the next one only when this one is done.
                     break
                 }
+                active.removeFirst()
             }
             if !active.isEmpty {
                 var pause = timespec(tv_sec: 0, tv_nsec: 20_000)

@@ -253,13 +253,17 @@ extension Model {
         return h
     }
 
+    /// `root`'s `value` on every rank (sent in four 16-bit pieces, each exact as a Float).
+    func broadcast(_ value: UInt64, from root: Int, _ comm: Communicator) throws -> UInt64 {
+        var pieces = (0..<4).map { Float((value >> (16 * UInt64($0))) & 0xFFFF) }
+        try pieces.withUnsafeMutableBufferPointer { try comm.broadcast($0, root: root) }
+        return pieces.enumerated().reduce(UInt64(0)) { $0 | (UInt64($1.element) << (16 * UInt64($1.offset))) }
+    }
+
     /// Throws unless every rank holds exactly rank 0's weights (checked by hash); every rank throws alike.
     func checkWeightsIdentical(_ comm: Communicator, after what: String) throws {
         let own = weightHash()
-        // Rank 0's hash in four 16-bit pieces, each exact as a Float.
-        var pieces = (0..<4).map { Float((own >> (16 * UInt64($0))) & 0xFFFF) }
-        try pieces.withUnsafeMutableBufferPointer { try comm.broadcast($0, root: 0) }
-        let reference = pieces.enumerated().reduce(UInt64(0)) { $0 | (UInt64($1.element) << (16 * UInt64($1.offset))) }
+        let reference = try broadcast(own, from: 0, comm)
         var differs = [Double](repeating: 0, count: comm.size)
         differs[comm.rank] = reference == own ? 0 : 1
         differs = try comm.allreduceSum(differs)

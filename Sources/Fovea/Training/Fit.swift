@@ -235,13 +235,15 @@ extension Model {
             validation = (x.slice(batch: splitAt..<n), y.slice(batch: splitAt..<n))
         }
         try prepare(for: x)
+        // Every rank takes rank 0's weights and data order (its seed), whatever it was made with.
         if let comm { try broadcastWeights(comm) }
+        let shuffleSeed = try comm.map { try broadcast(modelSeed, from: 0, $0) } ?? modelSeed
         let n = trainX.shape[0]
         let steps = (n + batchSize - 1) / batchSize
         let fingerprint = contentFingerprint([trainX, trainY])
         try resume?.checkResumable(batchSize: batchSize, sampleCount: n, shuffle: shuffle.rawValue, dataFingerprint: fingerprint,
                                    metrics: state.metrics.count)
-        func initialShuffleState(for epoch: Int) -> [UInt64]? { shuffle.generator(epoch: epoch, seed: modelSeed)?.state }
+        func initialShuffleState(for epoch: Int) -> [UInt64]? { shuffle.generator(epoch: epoch, seed: shuffleSeed)?.state }
         func position(_ epoch: Int, _ step: Int, _ shuffleState: [UInt64]?, _ lossSum: Double, _ seen: Int,
                       _ scores: [TrainingPosition.MetricCount]) -> TrainingPosition {
             TrainingPosition(epoch: epoch, step: step, batchSize: batchSize, sampleCount: n, shuffle: shuffle.rawValue,
@@ -264,7 +266,7 @@ extension Model {
             if verbose > 0 { output.write("Epoch \(epoch + 1)/\(epochs)\n") }
             var progress = Progbar(target: steps, verbose: verbose, output: output)
             // A resumed epoch replays the order from the saved generator state.
-            var generator = resuming ? resume!.shuffleState.flatMap(SeededGenerator.init(state:)) : shuffle.generator(epoch: epoch, seed: modelSeed)
+            var generator = resuming ? resume!.shuffleState.flatMap(SeededGenerator.init(state:)) : shuffle.generator(epoch: epoch, seed: shuffleSeed)
             let shuffleState = generator?.state
             var order = Array(0..<n)
             if generator != nil { order.shuffle(using: &generator!) }
