@@ -26,9 +26,33 @@ func sweep(_ comm: MPICommunicator) throws {
     try comm.finalize()
 }
 
+/// `--train MODEL IMAGES THREADS`: one epoch of MODEL (batch 64, RMSprop) on the first IMAGES MNIST
+/// images with THREADS threads per rank; rank 0 prints images/s and the share of a step spent waiting on
+/// communication (scripts/mpi_bench.sh uses `fovea train`; this is the same fit without the CLI).
+func train(_ comm: MPICommunicator, _ args: [String]) throws {
+    guard args.count == 3, let architecture = Architecture(rawValue: args[0]), let images = Int(args[1]), let threads = Int(args[2]) else {
+        throw FoveaError("--train MODEL IMAGES THREADS")
+    }
+    ThreadPool.threadCount = threads
+    let (x, y) = try MNIST.load().tensors(.train, limit: images)
+    let model = try architecture.make(inputShape: [28, 28, 1], classes: 10, seed: 0)
+    model.compile(optimizer: RMSprop(), loss: .sparseCategoricalCrossentropy(), metrics: [.accuracy])
+    model.communicator = comm
+    let start = Date()
+    try model.fit(x: x, y: y, batchSize: 64, epochs: 1, verbose: 0)
+    let seconds = Date().timeIntervalSince(start)
+    let wait = model.dataParallelStatistics?.waitShare ?? 0
+    if comm.rank == 0 {
+        print(String(format: "train %@ on %d ranks x %d threads: %.1f images/s, waiting on communication %.1f%% of step time",
+                     args[0], comm.size, threads, Double(images) / seconds, 100 * wait))
+    }
+    try comm.finalize()
+}
+
 func main() throws -> Int32 {
     let comm = try MPICommunicator()
     if CommandLine.arguments.contains("--sweep") { try sweep(comm); return 0 }
+    if let i = CommandLine.arguments.firstIndex(of: "--train") { try train(comm, Array(CommandLine.arguments[(i + 1)...])); return 0 }
     var failures: [String] = []
     func expect(_ ok: Bool, _ what: @autoclosure () -> String) { if !ok { failures.append(what()) } }
     let rank = comm.rank, size = comm.size
