@@ -12,6 +12,9 @@ let package = Package(
         // The fuzz harnesses' entry points, for the libFuzzer package in Fuzz/ (scripts/fuzz.sh).
         .library(name: "FoveaFuzzing", targets: ["FoveaFuzzing"]),
     ],
+    // `swift build -c release --traits MPI`: a `fovea` that trains data-parallel under Open MPI's mpirun
+    // (docs/DISTRIBUTED.md). The default build needs no MPI.
+    traits: [.trait(name: "MPI", description: "Data-parallel training over Open MPI (libopenmpi-dev)")],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         // `fovea serve` (FoveaServing, FoveaServer): HTTP, logs, metrics.
@@ -58,7 +61,14 @@ let package = Package(
         .target(name: "FoveaFuzzing", dependencies: ["Fovea", "FoveaServing"]),
         .executableTarget(name: "FoveaCLI", dependencies: [
             "Fovea", "FoveaServer", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            .target(name: "FoveaMPI", condition: .when(traits: ["MPI"])),
         ]),
+        // Open MPI (the MPI trait only) and Fovea's Communicator over it; empty without the trait.
+        .systemLibrary(name: "CMPI", pkgConfig: "ompi-c", providers: [.apt(["libopenmpi-dev"])]),
+        .target(name: "FoveaMPI", dependencies: ["Fovea", .target(name: "CMPI", condition: .when(traits: ["MPI"]))]),
+        // MPI checks run under `mpirun -np 2` by .ci/run when built with the trait (Tests/MPICheck).
+        .executableTarget(name: "FoveaMPICheck", dependencies: ["Fovea", .target(name: "FoveaMPI", condition: .when(traits: ["MPI"]))],
+                          path: "Tests/MPICheck"),
         // The seeds' hand-built CNN from tensor operations only (`swift run -c release FromScratch`).
         .executableTarget(name: "FromScratch", dependencies: ["Fovea"], path: "Examples/FromScratch"),
         // Trains from Keras's initial weights without shuffling, for a step-by-step comparison

@@ -60,7 +60,23 @@ struct TrainCommand: ParsableCommand {
     }
 
     func run() throws {
-        if let threads { ThreadPool.threadCount = threads }
+        let comm = try launchCommunicator()
+        do {
+            try train(comm)
+        } catch {
+            // Under mpirun, say which rank failed; MPI is not finalized (a peer may be gone).
+            guard let comm else { throw error }
+            throw FoveaError("rank \(comm.rank) of \(comm.size): \(error)")
+        }
+        try finishCommunicator(comm)
+    }
+
+    /// Trains alone, or with `comm` data-parallel: every rank runs this with the same arguments; rank
+    /// 0 alone prints, writes checkpoints, the CSV log and the final model.
+    func train(_ comm: Communicator?) throws {
+        let lead = (comm?.rank ?? 0) == 0
+        func say(_ line: String) { if lead { print(line) } }
+        if let threads { ThreadPool.threadCount = threads } else if comm != nil, let perRank = defaultThreadsPerRank() { ThreadPool.threadCount = perRank }
         let mnist = try data.load()
         let net: Model
         let modelName: String
@@ -77,7 +93,7 @@ struct TrainCommand: ParsableCommand {
             }
             position = saved
             modelName = "\(net.name) from \(resume)"
-            print("Resuming at epoch \(saved.epoch + 1), step \(saved.step)/\(saved.stepsPerEpoch) (\(optimizer.name), \(optimizer.iterations) steps done)")
+            say("Resuming at epoch \(saved.epoch + 1), step \(saved.step)/\(saved.stepsPerEpoch) (\(optimizer.name), \(optimizer.iterations) steps done)")
         } else {
             let architecture = try Architecture(named: model ?? Architecture.seedCNN.rawValue)
             // MNIST's images and classes, whatever the architecture's defaults (an ImageNet network
@@ -96,14 +112,16 @@ struct TrainCommand: ParsableCommand {
         }
         let (testX, testLabels) = mnist.tensors(.test)
         var callbacks: [Callback] = []
-        if let path = checkpoint ?? resume {
+        if lead, let path = checkpoint ?? resume {
             // The path is literal: braces would be ModelCheckpoint placeholders.
             let literal = path.replacingOccurrences(of: "{", with: "{{").replacingOccurrences(of: "}", with: "}}")
             callbacks.append(try ModelCheckpoint(filepath: literal))
             if let checkpointEvery { callbacks.append(try ModelCheckpoint(filepath: literal, saveFrequency: .batches(checkpointEvery))) }
         }
-        if let csv { callbacks.append(CSVLogger(URL(fileURLWithPath: csv), append: resume != nil)) }
-        print("Training \(modelName) (\(groupedThousands(net.parameterCount)) parameters) on \(x.shape[0]) MNIST images: \(epochs) epochs, \(net.optimizer!.name)\(decay.map { $0 != 1 ? " (learning rate ×\($0) per epoch)" : "" } ?? ""), batch \(batchSize), \(ThreadPool.threadCount) threads")
+        if lead, let csv { callbacks.append(CSVLogger(URL(fileURLWithPath: csv), append: resume != nil)) }
+        net.communicator = comm
+        let ranks = comm.map { " each on \($0.size) ranks" } ?? ""
+        say("Training \(modelName) (\(groupedThousands(net.parameterCount)) parameters) on \(x.shape[0]) MNIST images: \(epochs) epochs, \(net.optimizer!.name)\(decay.map { $0 != 1 ? " (learning rate ×\($0) per epoch)" : "" } ?? ""), batch \(batchSize), \(ThreadPool.threadCount) thread\(ThreadPool.threadCount == 1 ? "" : "s")\(ranks)")
         let start = Date()
         try net.fit(x: x, y: targets(labels, for: lossFunction, classes: 10), batchSize: batchSize, epochs: epochs,
                     verbose: verbose, validationSplit: validationSplit,
@@ -115,10 +133,17 @@ struct TrainCommand: ParsableCommand {
             throw FoveaError(failure)
         }
         let result = try net.evaluate(x: testX, y: targets(testLabels, for: lossFunction, classes: 10), batchSize: 256)
-        print(String(format: "Test loss: %.4f - test accuracy: %.4f (fit took %.1f s)", result["loss"]!, result["accuracy"]!, fitSeconds))
+        say(String(format: "Test loss: %.4f - test accuracy: %.4f (fit took %.1f s)", result["loss"]!, result["accuracy"]!, fitSeconds))
+        if let stats = net.dataParallelStatistics {
+            say(String(format: "Data-parallel: %d steps of %.1f ms on average, %.1f%% of it waiting on communication (%d gradient bucket%@ of %@ values)",
+                       stats.steps, 1000 * stats.stepSeconds / Double(max(stats.steps, 1)), 100 * stats.waitShare, stats.buckets,
+                       stats.buckets == 1 ? "" : "s", groupedThousands(stats.gradientValues)))
+        }
         let path = output ?? checkpoint ?? resume ?? "\(modelName).safetensors"
-        try net.save(to: URL(fileURLWithPath: path))
-        print("Saved the trained model to \(path)")
+        if lead {
+            try net.save(to: URL(fileURLWithPath: path))
+            say("Saved the trained model to \(path)")
+        }
     }
 }
 

@@ -27,6 +27,11 @@ open class Model: Layer {
     public var compiledState: AnyObject?
     /// Set by a callback to end `fit` after the current epoch (Keras `stop_training`).
     public var stopTraining = false
+    /// The processes this model trains with (data parallelism, see Training/DataParallel.swift): with
+    /// more than one rank, `fit` and `evaluate` split every batch and the data across them. Nil: alone.
+    public var communicator: Communicator?
+    /// The gradient buffers and buckets of data-parallel steps.
+    var dataParallelState: AnyObject?
 
     /// The graph's nodes, layers and execution plans; nil until the model has inputs.
     var graph: Graph?

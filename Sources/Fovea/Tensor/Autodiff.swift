@@ -50,6 +50,33 @@ public func gradients(of loss: Tensor, wrt variables: [Variable]) -> [Tensor] {
     return variables.map { v in grads[ObjectIdentifier(v.node)] ?? Tensor.zeros(v.value.shape) }
 }
 
+/// The gradients of the scalar `loss` with respect to variables, reporting each one to `whenReady`
+/// (with its index in `variables`) as soon as the backward pass has finished it, while the pass goes on
+/// with the layers before: data-parallel training starts reducing a bucket of gradients across
+/// processes while the rest are still being computed. Every variable is reported exactly once; a
+/// variable `loss` does not depend on is reported last, with zeros. Returns the gradients as
+/// ``gradients(of:wrt:)-([Variable])`` does.
+public func gradients(of loss: Tensor, wrt variables: [Variable], whenReady: (_ index: Int, _ gradient: Tensor) throws -> Void) throws -> [Tensor] {
+    var index: [ObjectIdentifier: Int] = [:]
+    for (i, v) in variables.enumerated() { index[ObjectIdentifier(v.node)] = index[ObjectIdentifier(v.node)] ?? i }
+    var result = [Tensor?](repeating: nil, count: variables.count)
+    var failure: Error?
+    let grads = withoutActuallyEscaping(whenReady) { whenReady in
+        backpropagate(loss, keeping: Set(index.keys)) { key, gradient in
+            guard failure == nil, let i = index[key] else { return }
+            result[i] = gradient
+            do { try whenReady(i, gradient) } catch { failure = error }
+        }
+    }
+    if let failure { throw failure }
+    for (i, v) in variables.enumerated() where result[i] == nil {
+        let g = grads[ObjectIdentifier(v.node)] ?? Tensor.zeros(v.value.shape)
+        result[i] = g
+        if index[ObjectIdentifier(v.node)] == i { try whenReady(i, g) }
+    }
+    return result.map { $0! }
+}
+
 /// The value of `body` at `x` and its gradient with respect to `x`.
 public func valueWithGradient(at x: Tensor, _ body: (Tensor) throws -> Tensor) rethrows -> (value: Tensor, gradient: Tensor) {
     let leaf = x.requiringGradient()
@@ -59,7 +86,8 @@ public func valueWithGradient(at x: Tensor, _ body: (Tensor) throws -> Tensor) r
 
 /// Runs the graph backwards from `loss`, returning the accumulated gradients of the nodes in
 /// `wanted`; every other gradient is dropped as soon as it has been passed on.
-func backpropagate(_ loss: Tensor, keeping wanted: Set<ObjectIdentifier>) -> [ObjectIdentifier: Tensor] {
+func backpropagate(_ loss: Tensor, keeping wanted: Set<ObjectIdentifier>,
+                   whenFinal: ((ObjectIdentifier, Tensor) -> Void)? = nil) -> [ObjectIdentifier: Tensor] {
     precondition(loss.count == 1, "gradients are taken of a scalar loss; got shape \(loss.shape)")
     guard let root = loss.node else { return [:] }
     // Iterative post-order DFS gives a topological order without deep recursion.
@@ -76,16 +104,33 @@ func backpropagate(_ loss: Tensor, keeping wanted: Set<ObjectIdentifier>) -> [Ob
             order.append(node)
         }
     }
+    // For `whenFinal`: how many of its consumers still have to pass a wanted node its gradient.
+    var pending: [ObjectIdentifier: Int] = [:]
+    if whenFinal != nil {
+        for node in order {
+            for input in node.inputs where wanted.contains(ObjectIdentifier(input)) { pending[ObjectIdentifier(input), default: 0] += 1 }
+        }
+    }
     var grads: [ObjectIdentifier: Tensor] = [ObjectIdentifier(root): Tensor(repeating: 1, shape: loss.shape)]
     for node in order.reversed() {
-        guard let pullback = node.pullback, let g = grads[ObjectIdentifier(node)] else { continue }
-        let inputGrads = pullback(g)
-        for (input, ig) in zip(node.inputs, inputGrads) {
-            guard let ig else { continue }
-            let key = ObjectIdentifier(input)
-            if let existing = grads[key] { grads[key] = existing.adding(ig) } else { grads[key] = ig }
+        if let pullback = node.pullback, let g = grads[ObjectIdentifier(node)] {
+            let inputGrads = pullback(g)
+            for (input, ig) in zip(node.inputs, inputGrads) {
+                guard let ig else { continue }
+                let key = ObjectIdentifier(input)
+                if let existing = grads[key] { grads[key] = existing.adding(ig) } else { grads[key] = ig }
+            }
         }
         if !wanted.contains(ObjectIdentifier(node)) { grads[ObjectIdentifier(node)] = nil }
+        if let whenFinal {
+            for input in node.inputs {
+                let key = ObjectIdentifier(input)
+                guard let count = pending[key] else { continue }
+                if count > 1 { pending[key] = count - 1; continue }
+                pending[key] = nil
+                if let g = grads[key] { whenFinal(key, g) }
+            }
+        }
     }
     return grads
 }

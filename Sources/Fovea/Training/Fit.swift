@@ -87,6 +87,7 @@ extension Model {
     /// constraints, then the layers' own state updates (batch-norm moving statistics), which run only
     /// once the step has succeeded.
     func defaultTrainStep(_ x: Tensor, _ y: Tensor) throws -> StepResult {
+        if let comm = activeCommunicator { return try dataParallelTrainStep(x, y, comm) }
         let state = try compiled
         if state.trainableVariables == nil {
             try prepare(for: x)
@@ -202,6 +203,12 @@ extension Model {
     /// 1 progress bar, 2 one line per epoch. Shuffling is seeded from the model's seed; `true` means
     /// ``Shuffle/everyEpoch`` and `false` ``Shuffle/none``.
     ///
+    /// With a ``communicator`` of several ranks every rank calls `fit` with the same arguments and
+    /// data: rank 0's weights are broadcast first, each global batch of `batchSize` is split across
+    /// the ranks (see ``dataParallelTrainStep``), validation is split too, logs are the whole batch's
+    /// on every rank (callbacks see the same values everywhere), only rank 0 prints, and after every
+    /// epoch the ranks' weights must be identical or `fit` throws.
+    ///
     /// `resumingFrom` continues an interrupted run (usually the ``trainingPosition`` of a model
     /// loaded from a checkpoint) at its epoch and step, with the same data order and epoch tallies,
     /// so the run ends with the same weights as one never stopped. It takes precedence over
@@ -214,6 +221,8 @@ extension Model {
                     resumingFrom resume: TrainingPosition? = nil,
                     output: ProgressOutput = .standardOutput) throws -> History {
         let state = try compiled
+        let comm = activeCommunicator
+        let verbose = (comm?.rank ?? 0) == 0 ? verbose : 0
         try checkData(x, y, state.loss, what: "fit")
         guard batchSize > 0, epochs >= 0 else { throw FoveaError("fit: batchSize must be positive and epochs not negative") }
         var (trainX, trainY) = (x, y)
@@ -226,12 +235,15 @@ extension Model {
             validation = (x.slice(batch: splitAt..<n), y.slice(batch: splitAt..<n))
         }
         try prepare(for: x)
+        // Every rank takes rank 0's weights and data order (its seed), whatever it was made with.
+        if let comm { try broadcastWeights(comm) }
+        let shuffleSeed = try comm.map { try broadcast(modelSeed, from: 0, $0) } ?? modelSeed
         let n = trainX.shape[0]
         let steps = (n + batchSize - 1) / batchSize
         let fingerprint = contentFingerprint([trainX, trainY])
         try resume?.checkResumable(batchSize: batchSize, sampleCount: n, shuffle: shuffle.rawValue, dataFingerprint: fingerprint,
                                    metrics: state.metrics.count)
-        func initialShuffleState(for epoch: Int) -> [UInt64]? { shuffle.generator(epoch: epoch, seed: modelSeed)?.state }
+        func initialShuffleState(for epoch: Int) -> [UInt64]? { shuffle.generator(epoch: epoch, seed: shuffleSeed)?.state }
         func position(_ epoch: Int, _ step: Int, _ shuffleState: [UInt64]?, _ lossSum: Double, _ seen: Int,
                       _ scores: [TrainingPosition.MetricCount]) -> TrainingPosition {
             TrainingPosition(epoch: epoch, step: step, batchSize: batchSize, sampleCount: n, shuffle: shuffle.rawValue,
@@ -254,7 +266,7 @@ extension Model {
             if verbose > 0 { output.write("Epoch \(epoch + 1)/\(epochs)\n") }
             var progress = Progbar(target: steps, verbose: verbose, output: output)
             // A resumed epoch replays the order from the saved generator state.
-            var generator = resuming ? resume!.shuffleState.flatMap(SeededGenerator.init(state:)) : shuffle.generator(epoch: epoch, seed: modelSeed)
+            var generator = resuming ? resume!.shuffleState.flatMap(SeededGenerator.init(state:)) : shuffle.generator(epoch: epoch, seed: shuffleSeed)
             let shuffleState = generator?.state
             var order = Array(0..<n)
             if generator != nil { order.shuffle(using: &generator!) }
@@ -282,6 +294,7 @@ extension Model {
                 for (k, value) in try evaluateLogs(x: v.x, y: v.y, batchSize: batchSize, state: state) { logs["val_" + k] = value }
             }
             progress.update(steps, logs: logs, finished: true)
+            if let comm { try checkWeightsIdentical(comm, after: "after epoch \(epoch + 1)") }
             trainingPosition = position(epoch + 1, 0, initialShuffleState(for: epoch + 1), 0, 0,
                                         state.metrics.map { _ in .init(correct: 0, total: 0) })
             for c in all { try c.onEpochEnd(epoch, logs: logs) }
@@ -302,6 +315,16 @@ extension Model {
 
     func evaluateLogs(x: Tensor, y: Tensor, batchSize: Int, state: CompiledState) throws -> Logs {
         let n = x.shape[0]
+        if let comm = activeCommunicator {
+            // Each rank evaluates its share of the samples; the tallies are summed.
+            let part = shardRange(count: n, rank: comm.rank, size: comm.size)
+            let t = try comm.allreduceSum(try evaluateTallies(x: x, y: y, range: part, batchSize: batchSize, state: state))
+            var scores: [TrainingPosition.MetricCount] = []
+            for i in state.metrics.indices {
+                scores.append(TrainingPosition.MetricCount(correct: Int(t[1 + 2 * i].rounded()), total: Int(t[2 + 2 * i].rounded())))
+            }
+            return epochLogs(t[0], n, scores, state)
+        }
         var lossSum: Double = 0
         var scores = state.metrics.map { _ in TrainingPosition.MetricCount(correct: 0, total: 0) }
         var start = 0
