@@ -26,12 +26,13 @@ func sweep(_ comm: MPICommunicator) throws {
     try comm.finalize()
 }
 
-/// `--train MODEL IMAGES THREADS`: one epoch of MODEL (batch 64, RMSprop) on the first IMAGES MNIST
+/// `--train MODEL IMAGES THREADS [EPOCHS]`: EPOCHS (default 1) epochs of MODEL (batch 64, RMSprop) on the first IMAGES MNIST
 /// images with THREADS threads per rank; rank 0 prints images/s and the share of a step spent waiting on
 /// communication (scripts/mpi_bench.sh uses `fovea train`; this is the same fit without the CLI).
 func train(_ comm: MPICommunicator, _ args: [String]) throws {
-    guard args.count == 3, let architecture = Architecture(rawValue: args[0]), let images = Int(args[1]), let threads = Int(args[2]) else {
-        throw FoveaError("--train MODEL IMAGES THREADS")
+    guard args.count == 3 || args.count == 4, let architecture = Architecture(rawValue: args[0]), let images = Int(args[1]), let threads = Int(args[2]),
+          let epochs = args.count == 4 ? Int(args[3]) : 1 else {
+        throw FoveaError("--train MODEL IMAGES THREADS [EPOCHS]")
     }
     ThreadPool.threadCount = threads
     let (x, y) = try MNIST.load().tensors(.train, limit: images)
@@ -39,12 +40,14 @@ func train(_ comm: MPICommunicator, _ args: [String]) throws {
     model.compile(optimizer: RMSprop(), loss: .sparseCategoricalCrossentropy(), metrics: [.accuracy])
     model.communicator = comm
     let start = Date()
-    try model.fit(x: x, y: y, batchSize: 64, epochs: 1, verbose: 0)
-    let seconds = Date().timeIntervalSince(start)
+    try model.fit(x: x, y: y, batchSize: 64, epochs: epochs, verbose: 0)
+    let seconds = Date().timeIntervalSince(start) / Double(epochs)
+    let (testX, testY) = try MNIST.load().tensors(.test)
+    let test = try model.evaluate(x: testX, y: testY, batchSize: 256)
     let wait = model.dataParallelStatistics?.waitShare ?? 0
     if comm.rank == 0 {
-        print(String(format: "train %@ on %d ranks x %d threads: %.1f images/s, waiting on communication %.1f%% of step time",
-                     args[0], comm.size, threads, Double(images) / seconds, 100 * wait))
+        print(String(format: "train %@ on %d ranks x %d threads: %.1f images/s, waiting on communication %.1f%% of step time; test accuracy %.4f after %d epochs",
+                     args[0], comm.size, threads, Double(images) / seconds, 100 * wait, test["accuracy"]!, epochs))
     }
     try comm.finalize()
 }
