@@ -65,6 +65,7 @@ public enum FuzzTargets {
     static func modelFile(_ bytes: [UInt8]) {
         let url = scratchFile
         guard FileManager.default.createFile(atPath: url.path, contents: Data(bytes)) else { return }
+        defer { try? FileManager.default.removeItem(at: url) }
         _ = try? Model.load(from: url)
         _ = try? SafeTensors.decode(Data(bytes), file: "fuzz")
     }
