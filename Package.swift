@@ -17,6 +17,10 @@ let package = Package(
     traits: [.trait(name: "MPI", description: "Data-parallel training over Open MPI (libopenmpi-dev)")],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        // SHA-256 (data files' SHA256SUMS, the native model file's checksum) and zip writing (.keras, .npz):
+        // vetted packages rather than code of Fovea's own. Zip *reading* stays Fovea's (IO/Zip.swift says why).
+        .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
+        .package(url: "https://github.com/weichsel/ZIPFoundation", from: "0.9.20"),
         // `fovea serve` (FoveaServing, FoveaServer): HTTP, logs, metrics.
         // Hummingbird without its swift-configuration trait (not used; one package less to build).
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1", traits: ["FullFoundation"]),
@@ -30,15 +34,19 @@ let package = Package(
     targets: [
         // Micro-kernels, packing and layout transforms per instruction set (chosen at run time).
         .target(name: "CFoveaKernels"),
-        // zlib from the system (gzip-compressed MNIST IDX files).
-        .systemLibrary(name: "CZlib", providers: [.apt(["zlib1g-dev"])]),
+        // zlib from the system (gzip-compressed MNIST IDX files, zip entries). Not named CZlib: ZIPFoundation
+        // has a module of that name.
+        .systemLibrary(name: "CFoveaZlib", providers: [.apt(["zlib1g-dev"])]),
         // libpng and libjpeg(-turbo) from the system (image files), and the C layer over them that keeps
         // their setjmp/longjmp error handling out of Swift frames.
         .systemLibrary(name: "CPNG", providers: [.apt(["libpng-dev"])]),
         .systemLibrary(name: "CJPEG", providers: [.apt(["libjpeg62-turbo-dev"])]),
         .target(name: "CFoveaImageCodecs", dependencies: ["CPNG", "CJPEG"],
                 linkerSettings: [.linkedLibrary("png16"), .linkedLibrary("jpeg")]),
-        .target(name: "Fovea", dependencies: ["CFoveaKernels", "CZlib", "CFoveaImageCodecs"], resources: [.copy("Resources/mnist")]),
+        .target(name: "Fovea", dependencies: [
+            "CFoveaKernels", "CFoveaZlib", "CFoveaImageCodecs",
+            .product(name: "Crypto", package: "swift-crypto"), .product(name: "ZIPFoundation", package: "ZIPFoundation"),
+        ], resources: [.copy("Resources/mnist")]),
         // The model-serving core: repository watching, dynamic batching, tensor codecs and request
         // decoders, testable without HTTP. Every use of Fovea's model API is in ServedModel.swift.
         .target(name: "FoveaServing", dependencies: [
@@ -83,9 +91,9 @@ let package = Package(
         .testTarget(name: "DataTests", dependencies: ["Fovea"]),
         // Every `fovea` subcommand run as users run it (the executable SwiftPM builds), success and error paths.
         .testTarget(name: "CLITests", dependencies: ["Fovea"]),
-        .testTarget(name: "ImageTests", dependencies: ["Fovea", "CFoveaImageCodecs", "CZlib"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "ImageTests", dependencies: ["Fovea", "CFoveaImageCodecs", "CFoveaZlib"], resources: [.copy("Fixtures")]),
         // NumPy arrays, zip, HDF5 and Keras archives; fixtures made by scripts/make_keras_model_fixture.py.
-        .testTarget(name: "IOTests", dependencies: ["Fovea"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "IOTests", dependencies: ["Fovea", .product(name: "ZIPFoundation", package: "ZIPFoundation")], resources: [.copy("Fixtures")]),
         .testTarget(name: "ServingTests", dependencies: ["FoveaServing", "Fovea", .product(name: "Logging", package: "swift-log")], swiftSettings: [.swiftLanguageMode(.v6)]),
         .testTarget(name: "ServerTests", dependencies: [
             "FoveaServer", "FoveaServing", "Fovea",

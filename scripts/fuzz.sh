@@ -11,7 +11,8 @@
 # A crash fixed in the parser is committed as Fuzz/Regressions/<harness>/<name>; `swift test`
 # (FuzzRegressionTests) replays those without the fuzzer too.
 # Extra libFuzzer flags: FUZZ_FLAGS="-runs=1000000" etc.; FUZZ_NO_BUILD=1 uses the binary already built
-# (for several runs at once). Exit status: 0 when nothing crashed.
+# (for several runs at once); FUZZ_CONFIG=debug builds unoptimised (a faster build, slower executions:
+# what CI's short regression run uses). Exit status: 0 when nothing crashed.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 export PATH="/opt/swift/usr/bin:$PATH"
@@ -30,21 +31,23 @@ if [ "$which" != all ]; then
 fi
 
 scratch=Fuzz/.build-fuzz
+config="${FUZZ_CONFIG:-release}"
+case "$config" in release|debug) ;; *) echo "FUZZ_CONFIG must be release or debug, not '$config'"; exit 2 ;; esac
 start=$(date +%s)
-if [ -n "${FUZZ_NO_BUILD:-}" ] && [ -x "$scratch/release/fovea-fuzz" ]; then :; else
+if [ -n "${FUZZ_NO_BUILD:-}" ] && [ -x "$scratch/$config/fovea-fuzz" ]; then :; else
 # libFuzzer's coverage instrumentation and AddressSanitizer, as -sanitize=fuzzer,address would give,
 # but linked with libFuzzer's no-main runtime: SwiftPM gives the executable its own main, which calls
 # LLVMFuzzerRunDriver (Fuzz/Sources/fovea-fuzz/main.swift).
 runtime=$(ls "$(dirname "$(command -v swiftc)")"/../lib/clang/*/lib/linux/libclang_rt.fuzzer_no_main-x86_64.a 2>/dev/null | head -n 1)
 [ -n "$runtime" ] || { echo "libFuzzer's runtime (libclang_rt.fuzzer_no_main) is not in this Swift toolchain"; exit 1; }
-swift build -c release --package-path Fuzz --scratch-path "$scratch" --product fovea-fuzz \
+swift build -c "$config" --package-path Fuzz --scratch-path "$scratch" --product fovea-fuzz \
   -Xswiftc -sanitize=address -Xswiftc -sanitize-coverage=edge,indirect-calls,trace-cmp,inline-8bit-counters,pc-table \
   -Xcc -fsanitize=fuzzer-no-link,address -Xlinker "$runtime" -Xlinker -lstdc++ \
   2>&1 | grep -Ev 'warning: Cannot export local symbol' | tail -n 3
 [ "${PIPESTATUS[0]}" -eq 0 ] || { echo "fuzz build failed"; exit 1; }
-echo "fuzz build: $(( $(date +%s) - start )) s"
+echo "fuzz build ($config): $(( $(date +%s) - start )) s"
 fi
-bin="$scratch/release/fovea-fuzz"
+bin="$scratch/$config/fovea-fuzz"
 
 # Swift's crash backtracer would take seconds per crash; libFuzzer and ASan report instead.
 export SWIFT_BACKTRACE=enable=no

@@ -1,6 +1,7 @@
 import Foundation
 import XCTest
 import Fovea
+import ZIPFoundation
 
 final class ZipTests: XCTestCase {
     func testWrittenArchivesReadBackStoredAndDeflated() throws {
@@ -80,5 +81,49 @@ final class ZipTests: XCTestCase {
             b[offset] ^= 0x04
             assertFoveaError(containing: ["c.zip", expected]) { try ZipArchive(Data(b), file: "c.zip").read("x") }
         }
+    }
+    /// Every archive Fovea reads in the tests, Keras-written and Fovea-written (through ZIPFoundation),
+    /// gives the same names and contents through ZIPFoundation's reader as through Fovea's.
+    func testReaderAgreesWithZIPFoundationOnWellFormedArchives() throws {
+        var archives: [(String, [UInt8])] = []
+        let dir = try fixture("keras_cnn.keras").deletingLastPathComponent()
+        let kerasFiles = try FileManager.default.contentsOfDirectory(at: dir, includingPropertiesForKeys: nil)
+            + FileManager.default.contentsOfDirectory(at: dir.appendingPathComponent("graphs"), includingPropertiesForKeys: nil)
+        for url in kerasFiles where url.pathExtension == "keras" { archives.append((url.lastPathComponent, [UInt8](try Data(contentsOf: url)))) }
+        XCTAssertGreaterThanOrEqual(archives.count, 8)
+        var zip = ZipWriter()
+        try zip.add("a.npy", Array(String(repeating: "filters ", count: 500).utf8), compress: true)
+        try zip.add("b.npy", (0..<3000).map { UInt8(truncatingIfNeeded: $0 &* 40503) })
+        try zip.add("empty", [])
+        archives.append(("written.npz", try zip.finish()))
+        archives.append(("rewritten.keras", try Sequential.loadKeras(from: try fixture("keras_cnn.keras")).kerasArchive()))
+        var entriesCompared = 0
+        for (name, bytes) in archives {
+            let ours = try ZipArchive(Data(bytes), file: name)
+            let theirs = try Archive(data: Data(bytes), accessMode: .read)
+            XCTAssertEqual(ours.names, theirs.map(\.path), name)
+            for entry in theirs {
+                var contents = Data()
+                _ = try theirs.extract(entry, consumer: { contents.append($0) })
+                XCTAssertEqual(try ours.read(entry.path), [UInt8](contents), "\(name) [\(entry.path)]")
+                XCTAssertEqual(ours.entry(named: entry.path)?.crc32, entry.checksum, "\(name) [\(entry.path)]")
+                entriesCompared += 1
+            }
+        }
+        XCTAssertGreaterThan(entriesCompared, 3 * archives.count - 4)
+    }
+
+    /// A deflated entry whose first block claims to be a stored block longer than the whole file: the
+    /// case that makes ZIPFoundation 0.9.20 loop forever on Linux (IO/Zip.swift) is an error here.
+    func testDeflateStreamRunningPastItsEntryIsAnErrorNotAHang() throws {
+        var zip = ZipWriter()
+        try zip.add("x.bin", Array(String(repeating: "pooling ", count: 200).utf8), compress: true)
+        var bytes = try zip.finish()
+        let dataStart = 30 + (Int(bytes[26]) | Int(bytes[27]) << 8) + (Int(bytes[28]) | Int(bytes[29]) << 8)
+        XCTAssertEqual(dataStart, 35)
+        // BFINAL 0, BTYPE 00 (stored); LEN 0xFFFF and its complement NLEN 0x0000.
+        bytes.replaceSubrange(dataStart..<(dataStart + 5), with: [0x00, 0xFF, 0xFF, 0x00, 0x00])
+        let archive = try ZipArchive(Data(bytes), file: "runaway.npz")
+        assertFoveaError(containing: ["runaway.npz", "x.bin", "ends early"]) { _ = try archive.read("x.bin") }
     }
 }

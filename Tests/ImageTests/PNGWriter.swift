@@ -1,4 +1,4 @@
-import CZlib
+import CFoveaZlib
 
 /// An independent, hand-written PNG encoder (zlib for the compression and CRCs) so the decoder is
 /// tested against bytes libpng did not write, including the variants the library's own encoder

@@ -1,4 +1,4 @@
-import CZlib
+import CFoveaZlib
 import Foundation
 
 /// Why a gzip/zlib stream could not be decompressed.

@@ -19,6 +19,14 @@ import Foundation
 /// `libver="latest"`, new-style link groups, chunked or filtered datasets) is an error naming the
 /// feature. Every address is bounds-checked and every walk is bounded, so corrupt files are errors.
 /// `HDF5File` is its public face; `HDF5Writer` writes the same layout.
+///
+/// Why Fovea reads HDF5 itself rather than through a package: the only complete implementation is the
+/// HDF Group's C library (libhdf5), which the default build must not need (it is not installed on the
+/// machines Fovea targets, and a system library for one file format would make every user install it);
+/// no Swift package for HDF5 is among those the project can depend on; and libhdf5's record on hostile
+/// files (a long run of CVEs from fuzzed inputs: heap overflows, infinite loops in its B-tree and heap
+/// walks) is the opposite of what reading strangers' weight files needs. The subset here is small enough
+/// to bound every read, and it is fuzzed in the repository (Fuzz/, harnesses `h5` and `keras`).
 struct HDF5Reader {
     let file: String
     private let r: ByteReader

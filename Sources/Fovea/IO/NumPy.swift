@@ -282,6 +282,13 @@ struct NumPyElementType {
 }
 
 /// The Python literals a `.npy` header holds: a dict of strings, booleans and tuples of integers.
+///
+/// Why Fovea parses the header itself: the header is a Python dict literal (`{'descr': '<f4',
+/// 'fortran_order': False, 'shape': (2, 3), }`), which no JSON or other parser among the packages the
+/// project can depend on reads (its quotes, `True`/`False` and tuples are not JSON), and no Swift package
+/// for `.npy` is among them; NumPy itself reads it with Python's `ast.literal_eval`. The grammar needed
+/// is four kinds of literal, so this parser is small, bounded (header length, nesting depth, integer
+/// range: every failure a thrown error), and fuzzed in the repository (Fuzz/, harnesses `npy` and `npz`).
 enum PyLiteral: Equatable {
     case string(String), int(Int), bool(Bool), none
     case tuple([PyLiteral])

@@ -1,5 +1,6 @@
-import CZlib
+import CFoveaZlib
 import Foundation
+import ZIPFoundation
 
 /// A zip archive read into memory: the container of `.npz` arrays and `.keras` models.
 ///
@@ -7,6 +8,16 @@ import Foundation
 /// `savez` writes ZIP64 extra fields for every entry), no encryption, a single disk. Everything is
 /// located through the central directory, every offset is bounds-checked, and each entry's CRC-32 is
 /// verified when it is read, so a truncated or corrupt archive is an error naming `file`.
+///
+/// Why reading is Fovea's own and not ZIPFoundation's (which writes Fovea's archives, `ZipWriter`
+/// below): these archives come from strangers, and ZIPFoundation 0.9.20 (the release this project can
+/// depend on) inflates an entry on Linux by reading on until zlib reports the stream's end, not up to
+/// the entry's compressed size; when the data runs out first it loops forever at full CPU (upstream
+/// weichsel/ZIPFoundation PR #389, not in a release). Tried here: a 603-byte archive whose first
+/// deflate block claims to be a stored block longer than the file made `Archive.extract` spin until
+/// killed, where this reader answers "compressed data ends early". This reader inflates exactly the
+/// entry's bytes, refuses sizes past `maxEntryBytes` before allocating, and is fuzzed in the repository
+/// (Fuzz/, harnesses `npz` and `keras`); the tests check it against ZIPFoundation on well-formed archives.
 public struct ZipArchive {
     /// One entry of the central directory.
     public struct Entry {
@@ -202,72 +213,42 @@ private func inflateRaw(_ input: ArraySlice<UInt8>, expected: Int, fail: (String
     return out
 }
 
-/// Builds a zip archive in memory: entries are stored or deflated, with fixed timestamps so the
-/// same contents always give the same bytes.
+/// Builds a zip archive in memory with ZIPFoundation: entries are stored or deflated, with a fixed
+/// timestamp (1980-01-01 00:00 UTC) so the same contents always give the same bytes. Entries and
+/// archives past 4 GB get ZIP64 records.
 public struct ZipWriter {
-    private var body: [UInt8] = []
-    private var directory: [UInt8] = []
-    private var count = 0
+    private var archive: Archive?
     private var names = Set<String>()
 
     public init() {}
 
-    /// Adds an entry; `compress` deflates it (only kept when it is smaller).
+    /// Adds an entry; `compress` deflates it (as `numpy.savez_compressed` does).
     public mutating func add(_ name: String, _ contents: [UInt8], compress: Bool = false) throws {
         guard names.insert(name).inserted else { throw FoveaError("zip: duplicate entry '\(name)'") }
-        var method: UInt16 = 0
-        var payload = contents
-        if compress, let deflated = deflateRaw(contents), deflated.count < contents.count {
-            method = 8
-            payload = deflated
+        do {
+            let archive = try self.archive ?? Archive(data: Data(), accessMode: .create)
+            self.archive = archive
+            try contents.withUnsafeBufferPointer { buffer in
+                try archive.addEntry(with: name, type: .file, uncompressedSize: Int64(buffer.count),
+                                     modificationDate: Date(timeIntervalSince1970: 315_532_800), permissions: 0o644,
+                                     compressionMethod: compress ? .deflate : .none, bufferSize: 1 << 20) { position, size in
+                    Data(UnsafeBufferPointer(rebasing: buffer[Int(position)..<(Int(position) + size)]))
+                }
+            }
+        } catch {
+            throw FoveaError("zip: cannot add entry '\(name)' (\(contents.count) bytes): \(error)")
         }
-        guard payload.count < 0xFFFF_FFFF, contents.count < 0xFFFF_FFFF, body.count < 0xFFFF_FFFF else {
-            throw FoveaError("zip: entry '\(name)' or the archive exceeds 4 GB, which needs ZIP64 (not written by Fovea)")
-        }
-        let crc = contents.withUnsafeBufferPointer { UInt32(truncatingIfNeeded: crc32(0, $0.baseAddress, UInt32($0.count))) }
-        let nameBytes = Array(name.utf8)
-        let flags: UInt16 = nameBytes.allSatisfy { $0 < 0x80 } ? 0 : 0x800  // bit 11: UTF-8 name
-        let offset = UInt32(body.count)
-        // Local header: version 2.0, no data descriptor, DOS date 1980-01-01 00:00.
-        body.le32(0x0403_4B50); body.le16(20); body.le16(flags); body.le16(method)
-        body.le16(0); body.le16(0x21)
-        body.le32(crc); body.le32(UInt32(payload.count)); body.le32(UInt32(contents.count))
-        body.le16(UInt16(nameBytes.count)); body.le16(0)
-        body += nameBytes
-        body += payload
-        // Central directory header: made by Unix (3) version 2.0, regular file 0644.
-        directory.le32(0x0201_4B50); directory.le16(0x0314); directory.le16(20); directory.le16(flags); directory.le16(method)
-        directory.le16(0); directory.le16(0x21)
-        directory.le32(crc); directory.le32(UInt32(payload.count)); directory.le32(UInt32(contents.count))
-        directory.le16(UInt16(nameBytes.count)); directory.le16(0); directory.le16(0); directory.le16(0); directory.le16(0)
-        directory.le32(0o100644 << 16); directory.le32(offset)
-        directory += nameBytes
-        count += 1
     }
 
     /// The finished archive.
     public func finish() throws -> [UInt8] {
-        guard count < 0xFFFF, body.count + directory.count < 0xFFFF_FFFF else {
-            throw FoveaError("zip: the archive exceeds the classic format's limits (65535 entries, 4 GB)")
-        }
-        var out = body + directory
-        out.le32(0x0605_4B50); out.le16(0); out.le16(0); out.le16(UInt16(count)); out.le16(UInt16(count))
-        out.le32(UInt32(directory.count)); out.le32(UInt32(body.count)); out.le16(0)
-        return out
+        guard let archive else { return Self.emptyArchive }
+        guard let data = archive.data else { throw FoveaError("zip: the in-memory archive has no data") }
+        return [UInt8](data)
     }
-}
 
-private func deflateRaw(_ input: [UInt8]) -> [UInt8]? {
-    var stream = z_stream()
-    guard deflateInit2_(&stream, Z_DEFAULT_COMPRESSION, Z_DEFLATED, -15, 8, Z_DEFAULT_STRATEGY,
-                        ZLIB_VERSION, Int32(MemoryLayout<z_stream>.size)) == Z_OK else { return nil }
-    defer { deflateEnd(&stream) }
-    let bound = Int(deflateBound(&stream, UInt(input.count)))
-    var out = [UInt8](repeating: 0, count: bound)
-    let (rc, produced) = zlibPass(&stream, input[...], into: &out) { deflate(&$0, Z_FINISH) }
-    guard rc == Z_STREAM_END else { return nil }
-    out.removeLast(out.count - produced)
-    return out
+    /// An archive without entries: the end-of-central-directory record alone.
+    private static let emptyArchive: [UInt8] = [0x50, 0x4B, 5, 6] + [UInt8](repeating: 0, count: 18)
 }
 
 /// Points `stream` at all of `input` and `out`, runs `step` (one inflate or deflate call) and
