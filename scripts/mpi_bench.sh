@@ -31,6 +31,10 @@ out=$(mktemp -d)
 compilers=(swift-frontend swift-build swift-test swiftc clang ld.gold clang-17 ld)
 quiet=0
 cleanup() {
+  if [ -n "${sampler:-}" ]; then
+    kill "$sampler" 2>/dev/null
+    echo "# other processes seen running in the window (2-s samples): $(sort "$out/others" 2>/dev/null | uniq -c | sort -rn | head -5 | tr -s ' \n' ' ')"
+  fi
   if [ "$quiet" = 1 ]; then
     for c in "${compilers[@]}"; do pkill -CONT -x "$c"; done
     rm -f /work/QUIET
@@ -59,6 +63,10 @@ if [ "${QUIET:-0}" = 1 ]; then
   for c in "${compilers[@]}"; do pkill -STOP -x "$c"; done
   sleep 2
   echo "# quiet window from $(date -u +%H:%M:%S) (compilers stopped); load: $(cut -d' ' -f1-3 /proc/loadavg)"
+  # Every 2 s, note running processes other than ours (fovea, FoveaMPICheck, mpirun) and ps itself:
+  # anything that still competes for the cores in the window (e.g. someone's test binaries).
+  ( while :; do ps -eo stat=,comm= | awk '$1 ~ /^R/ && $2 !~ /^(fovea|FoveaMPICheck|mpirun|ps|awk)$/ {print $2}' >>"$out/others"; sleep 2; done ) &
+  sampler=$!
 else
   echo "# not a quiet window: other work may be running (load: $(cut -d' ' -f1-3 /proc/loadavg))"
 fi
