@@ -33,8 +33,12 @@ public final class Dropout: Layer, ConfigurableLayer {
         if generator == nil { generator = freshGenerator }
         let keep = 1 - rate, scale = 1 / keep
         let mask = Tensor(uninitializedShape: input.shape)
-        let p = mask.storage.pointer
-        for i in 0..<mask.count { p[i] = generator!.nextUniform() < keep ? scale : 0 }
+        let p = mask.storage.pointer, count = mask.count
+        let samples = input.shape.first ?? 1
+        // In a data-parallel step, the masks one process would draw for this rank's samples.
+        DataParallelShare.drawing(samples, valuesPerSample: samples > 0 ? count / samples : 0, from: &generator!) { g in
+            for i in 0..<count { p[i] = g.nextUniform() < keep ? scale : 0 }
+        }
         return input * mask
     }
 

@@ -34,7 +34,11 @@ public final class SpatialDropout2D: Layer, ConfigurableLayer {
         let channels = input.shape[dataFormat == .channelsLast ? 3 : 1]
         let maskShape = dataFormat == .channelsLast ? [input.shape[0], 1, 1, channels] : [input.shape[0], channels, 1, 1]
         let mask = Tensor(uninitializedShape: maskShape)
-        for i in 0..<mask.count { mask.storage.pointer[i] = generator!.nextUniform() < keep ? scale : 0 }
+        let p = mask.storage.pointer, count = mask.count
+        // In a data-parallel step, the masks one process would draw for this rank's samples.
+        DataParallelShare.drawing(input.shape[0], valuesPerSample: channels, from: &generator!) { g in
+            for i in 0..<count { p[i] = g.nextUniform() < keep ? scale : 0 }
+        }
         return input * mask
     }
 

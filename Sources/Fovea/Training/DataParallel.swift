@@ -29,6 +29,28 @@ public func shardRange(count: Int, rank: Int, size: Int) -> Range<Int> {
     (count * rank / size)..<(count * (rank + 1) / size)
 }
 
+/// Where this rank's share lies in the global batch while a data-parallel step runs its forward pass, so
+/// that random layers (Dropout, SpatialDropout2D) draw the masks one process would draw for those samples,
+/// and every rank's generators move past the whole global batch as one process's do. Without this every
+/// rank would draw the same masks for its own share (rank 1's samples would get rank 0's masks) and the
+/// generators would advance by a share, not a batch: another run than one process's.
+struct DataParallelShare: Sendable {
+    let offset: Int, count: Int, global: Int
+    @TaskLocal static var current: DataParallelShare?
+
+    /// Runs `draw`, which takes the random values of `samples` samples (`valuesPerSample` uniforms each)
+    /// from `generator`, at this share's place in the global batch: the values of the global batch's
+    /// other samples are drawn and discarded, before and after. Outside a data-parallel step (or for a
+    /// tensor whose first dimension is not the share) it just runs `draw`.
+    static func drawing(_ samples: Int, valuesPerSample: Int, from generator: inout SeededGenerator,
+                        _ draw: (inout SeededGenerator) -> Void) {
+        guard let share = current, share.count == samples else { return draw(&generator) }
+        for _ in 0..<(share.offset * valuesPerSample) { _ = generator.nextUniform() }
+        draw(&generator)
+        for _ in 0..<((share.global - share.offset - share.count) * valuesPerSample) { _ = generator.nextUniform() }
+    }
+}
+
 /// The buffers and buckets of one model's data-parallel steps, made once and reused every step.
 final class DataParallelState {
     /// Values per bucket: large enough that each all-reduce is not dominated by latency, small
@@ -189,9 +211,14 @@ extension Model {
         var tallies = [Double](repeating: 0, count: 1 + 2 * metricCount)
         if !part.isEmpty {
             let xs = x.slice(batch: part), ys = y.slice(batch: part)
-            let (total, prediction) = try GradientRecording.$trainedVariables.withValue(state.trainedSet) {
-                let (loss, prediction) = try forwardLoss(xs, ys, loss: state.loss, training: true)
-                return (regularizationLosses().reduce(loss, +), prediction)
+            // (A rank whose share is empty draws no dropout masks this step, so its generators fall
+            // behind the others'; that happens only when a global batch has fewer samples than ranks.)
+            let here = DataParallelShare(offset: part.lowerBound, count: part.count, global: global)
+            let (total, prediction) = try DataParallelShare.$current.withValue(here) {
+                try GradientRecording.$trainedVariables.withValue(state.trainedSet) {
+                    let (loss, prediction) = try forwardLoss(xs, ys, loss: state.loss, training: true)
+                    return (regularizationLosses().reduce(loss, +), prediction)
+                }
             }
             _ = try gradients(of: total, wrt: variables) { i, g in try dp.report(i, g) }
             tallies[0] = Double(total.scalar) * Double(part.count)
@@ -233,12 +260,17 @@ extension Model {
         }
     }
 
-    /// Makes every rank's weights rank 0's (at the start of `fit`: each rank may have initialised its own).
+    /// Makes every rank's weights and layers' random states (Dropout's generators) rank 0's (at the
+    /// start of `fit`: each rank may have been made with its own seed).
     func broadcastWeights(_ comm: Communicator) throws {
         for v in variables {
             var value = v.value
             try value.withUnsafeMutableBufferPointer { try comm.broadcast($0, root: 0) }
             v.value = value
+        }
+        for (_, layer) in layerPaths {
+            guard let state = layer.randomState else { continue }
+            layer.randomState = try state.map { try broadcast($0, from: 0, comm) }
         }
     }
 
