@@ -66,7 +66,9 @@ struct TrainCommand: ParsableCommand {
         } catch {
             // Under mpirun, say which rank failed; MPI is not finalized (a peer may be gone).
             guard let comm else { throw error }
-            throw FoveaError("rank \(comm.rank) of \(comm.size): \(error)")
+            let prefix = "rank \(comm.rank) of \(comm.size): "
+            let text = "\(error)"
+            throw FoveaError(text.hasPrefix(prefix) ? text : prefix + text)  // the communicator's errors already say it
         }
         try finishCommunicator(comm)
     }
