@@ -1,6 +1,7 @@
 /* Run-time CPU feature detection: which instruction-set path the kernels may use. */
 #include "fovea_kernels.h"
 #include "internal.h"
+#include <pthread.h>
 
 #if FOVEA_X86
 #define FEATURES(X)                                                                              \
@@ -11,15 +12,19 @@
 static const char *const feature_names[] = {FEATURES(NAME)};
 enum { FEATURE_COUNT = sizeof(feature_names) / sizeof(feature_names[0]) };
 
+/* Filled once by pthread_once, which also orders the writes before every reader's reads: two
+ * threads asking at once would otherwise both write the table while the other reads it. */
+static int flags[FEATURE_COUNT];
+static pthread_once_t flags_once = PTHREAD_ONCE_INIT;
+
+static void detect_features(void) {
+  __builtin_cpu_init();
+  int values[] = {FEATURES(HAS)};
+  for (int i = 0; i < FEATURE_COUNT; i++) flags[i] = values[i];
+}
+
 static int feature_flags(int index) {
-  static int flags[FEATURE_COUNT];
-  static volatile int ready = 0;
-  if (!ready) { /* idempotent: racing threads compute the same values */
-    __builtin_cpu_init();
-    int values[] = {FEATURES(HAS)};
-    for (int i = 0; i < FEATURE_COUNT; i++) flags[i] = values[i];
-    __atomic_store_n(&ready, 1, __ATOMIC_RELEASE);
-  }
+  pthread_once(&flags_once, detect_features);
   return flags[index];
 }
 

@@ -50,7 +50,34 @@ public final class DynamicBatcher: @unchecked Sendable {
         let count: Int
         let enqueued: UInt64
         let deadline: UInt64
-        let reply: CheckedContinuation<Result<[Float], ServingError>, Never>
+        let answer: Answer
+        let wake: CheckedContinuation<Void, Never>
+
+        /// Leaves `result` for the request and wakes its task.
+        func reply(_ result: Result<[Float], ServingError>) {
+            answer.set(result)
+            wake.resume()
+        }
+    }
+
+    /// Where a worker thread leaves one request's answer for the request's task. The continuation
+    /// only wakes the task; the answer passes through `lock`. The continuation's resume and await
+    /// order the two threads as it is, but ThreadSanitizer does not see that order
+    /// (swiftlang/swift#57803) and reported the outputs written by the worker and read by the HTTP
+    /// route as a race; through the lock the same order is one it sees.
+    private final class Answer: @unchecked Sendable {
+        private let lock = NSLock()
+        /// Protected by `lock`: set once by the worker, read once by the task after it wakes.
+        private var result: Result<[Float], ServingError>?
+
+        func set(_ value: Result<[Float], ServingError>) {
+            lock.lock(); result = value; lock.unlock()
+        }
+
+        func take() -> Result<[Float], ServingError> {
+            lock.lock(); defer { lock.unlock() }
+            return result ?? .failure(ServingError(.internal, "no answer was left for the request"))
+        }
     }
 
     private enum State { case running, draining, stopped }
@@ -96,30 +123,33 @@ public final class DynamicBatcher: @unchecked Sendable {
     /// batcher has stopped.
     public func submit(_ batch: InferenceBatch) async throws(ServingError) -> [Float] {
         precondition(batch.count >= 1 && batch.values.count == batch.count * inputCount, "DynamicBatcher.submit: malformed batch")
-        let result = await withCheckedContinuation { (reply: CheckedContinuation<Result<[Float], ServingError>, Never>) in
+        let answer = Answer()
+        await withCheckedContinuation { (wake: CheckedContinuation<Void, Never>) in
             let now = DispatchTime.now().uptimeNanoseconds
             condition.lock()
             if state == .stopped {
                 condition.unlock()
-                reply.resume(returning: .failure(ServingError(.unavailable, "\(label) is unloading; retry")))
+                answer.set(.failure(ServingError(.unavailable, "\(label) is unloading; retry")))
+                wake.resume()
                 return
             }
             // A request larger than the whole queue is still taken when the queue is empty.
             if queuedSamples > 0 && queuedSamples + batch.count > options.maxQueuedSamples {
                 let depth = queuedSamples
                 condition.unlock()
-                reply.resume(returning: .failure(ServingError(.queueFull, "\(label): \(depth) samples are waiting (the limit is \(options.maxQueuedSamples)); retry shortly")))
+                answer.set(.failure(ServingError(.queueFull, "\(label): \(depth) samples are waiting (the limit is \(options.maxQueuedSamples)); retry shortly")))
+                wake.resume()
                 return
             }
             queue.append(Pending(input: batch.values, count: batch.count, enqueued: now,
-                                 deadline: now + UInt64((options.timeout * 1e9).clampedInt(0...(1 << 62))), reply: reply))
+                                 deadline: now + UInt64((options.timeout * 1e9).clampedInt(0...(1 << 62))), answer: answer, wake: wake))
             queuedSamples += batch.count
             let depth = queuedSamples
             if depth >= options.maxBatchSize { condition.broadcast() } else { condition.signal() }
             condition.unlock()
             observer?.queueDepthChanged(depth)
         }
-        return try result.get()
+        return try answer.take().get()
     }
 
     /// Stops taking requests once those already queued have run, then ends the workers; returns
@@ -149,7 +179,7 @@ public final class DynamicBatcher: @unchecked Sendable {
         if liveWorkers == 0 {
             state = .stopped
             // Anything that slipped in after the last batch was taken.
-            for pending in queue[head...] { pending.reply.resume(returning: .failure(ServingError(.unavailable, "\(label) is unloading; retry"))) }
+            for pending in queue[head...] { pending.reply(.failure(ServingError(.unavailable, "\(label) is unloading; retry"))) }
             queue.removeAll(); head = 0; queuedSamples = 0
             waiting = drained
             drained.removeAll()
@@ -202,7 +232,7 @@ public final class DynamicBatcher: @unchecked Sendable {
         var live: [Pending] = []
         for pending in batch {
             if now > pending.deadline {
-                pending.reply.resume(returning: .failure(ServingError(.timedOut, "\(label): the request waited longer than the \(options.timeout) s timeout; retry")))
+                pending.reply(.failure(ServingError(.timedOut, "\(label): the request waited longer than the \(options.timeout) s timeout; retry")))
             } else {
                 live.append(pending)
             }
@@ -236,11 +266,11 @@ public final class DynamicBatcher: @unchecked Sendable {
             var offset = 0
             for pending in live {
                 let size = pending.count * outputCount
-                pending.reply.resume(returning: .success(Array(output[offset..<(offset + size)])))
+                pending.reply(.success(Array(output[offset..<(offset + size)])))
                 offset += size
             }
         case let .failure(error):
-            for pending in live { pending.reply.resume(returning: .failure(error)) }
+            for pending in live { pending.reply(.failure(error)) }
         }
     }
 }

@@ -72,6 +72,10 @@ final class CLITests: XCTestCase {
         return dir
     }
 
+    /// Whether these tests (and so the `fovea` built with them) run under ThreadSanitizer
+    /// (scripts/tsan.sh): its runtime is then linked into this process.
+    static let underThreadSanitizer = dlsym(dlopen(nil, RTLD_NOW), "__tsan_init") != nil
+
     /// The `fovea` executable SwiftPM built next to this test bundle.
     func executable() throws -> URL {
         let places = [Bundle.main.executableURL?.deletingLastPathComponent(), Bundle(for: Self.self).bundleURL.deletingLastPathComponent()]
@@ -92,7 +96,16 @@ final class CLITests: XCTestCase {
         FileManager.default.createFile(atPath: out.path, contents: nil)
         FileManager.default.createFile(atPath: err.path, contents: nil)
         let process = Process()
-        if let memoryLimitMiB {
+        if let memoryLimitMiB, Self.underThreadSanitizer {
+            // ThreadSanitizer maps terabytes of shadow memory at start, which no `ulimit -v` allows;
+            // its own cap on one allocation stands in (an allocation past it aborts, a signal).
+            var environment = ProcessInfo.processInfo.environment
+            let options = environment["TSAN_OPTIONS"].map { $0 + ":" } ?? ""
+            environment["TSAN_OPTIONS"] = options + "max_allocation_size_mb=\(memoryLimitMiB):allocator_may_return_null=0"
+            process.environment = environment
+            process.executableURL = try executable()
+            process.arguments = arguments
+        } else if let memoryLimitMiB {
             process.executableURL = URL(fileURLWithPath: "/bin/sh")
             process.arguments = ["-c", "ulimit -v \(memoryLimitMiB * 1024) && exec \"$0\" \"$@\"", try executable().path] + arguments
         } else {
